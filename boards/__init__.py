@@ -1,0 +1,1 @@
+"""Board tops, host link and flashing."""

@@ -1,0 +1,1 @@
+"""Synthesis, place-and-route, activity and energy reports."""

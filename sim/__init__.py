@@ -1,0 +1,1 @@
+"""The software twin: parameters, golden models, stimulus and energy models (numpy only)."""

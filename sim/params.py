@@ -1,0 +1,155 @@
+"""Core parameters: the bit budget W*S*T, legal ranges and every derived width.
+
+Pure Python and numpy: the gateware reads its widths from here, and so does the
+golden model, so both agree on what "no legal input can overflow" means.
+"""
+
+from dataclasses import dataclass
+import numpy as np
+
+# name -> (low, high), inclusive; SPEC section 1.
+RANGES = {
+    "W": (1, 16),
+    "S": (1, 8),
+    "T": (1, 64),
+    "n_in": (1, 4096),
+    "n_out": (1, 1024),
+}
+
+
+class ParamError(ValueError):
+    """An illegal parameter; the message names the option, its value and the legal range."""
+
+
+def option(name):
+    """The command-line spelling of a parameter name (`n_in` -> `--n-in`)."""
+    return "--" + name.replace("_", "-")
+
+
+def signed_bits(lo, hi):
+    """Width of the smallest two's complement type that holds every integer in [lo, hi]."""
+    return max((-lo - 1).bit_length(), hi.bit_length()) + 1
+
+
+def check_int(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise ParamError(f"{option(name)} {value!r} is out of range: legal is an integer in {lo}..{hi}")
+
+
+@dataclass(frozen=True)
+class CoreParams:
+    W: int
+    S: int
+    T: int
+    n_in: int = 64
+    n_out: int = 16
+    lanes: int | None = None  # neurons updated per cycle; None means all n_out
+
+    def __post_init__(self):
+        for name, (lo, hi) in RANGES.items():
+            check_int(name, getattr(self, name), lo, hi)
+        if self.lanes is None:
+            object.__setattr__(self, "lanes", self.n_out)
+        check_int("lanes", self.lanes, 1, self.n_out)
+        if self.n_out % self.lanes:
+            divisors = [d for d in range(1, self.n_out + 1) if self.n_out % d == 0]
+            raise ParamError(f"{option('lanes')} {self.lanes} does not divide --n-out {self.n_out}: "
+                             f"legal is one of {divisors}")
+
+    # --- the bit budget and the twin precision (SPEC section 1) ---
+    @property
+    def BB(self):
+        return self.W * self.S * self.T
+
+    @property
+    def K(self):
+        """Largest spike level."""
+        return 2 ** self.S - 1
+
+    @property
+    def L(self):
+        """Largest spike count over one inference = largest QNN activation."""
+        return self.T * self.K
+
+    @property
+    def B(self):
+        """QNN activation bits, ceil(log2(L + 1))."""
+        return self.L.bit_length()
+
+    @property
+    def groups(self):
+        """Cycles needed to touch every neuron once (n_out / lanes)."""
+        return self.n_out // self.lanes
+
+    # --- weights ---
+    @property
+    def w_min(self):
+        return -1 if self.W == 1 else -(2 ** (self.W - 1))
+
+    @property
+    def w_max(self):
+        return 1 if self.W == 1 else 2 ** (self.W - 1) - 1
+
+    def check_weights(self, weights):
+        """Validate an (n_out, n_in) integer weight array; returns it as int64."""
+        w = np.asarray(weights)
+        if w.dtype.kind not in "iu":
+            raise ParamError(f"weights have dtype {w.dtype}: legal is an integer array")
+        if w.shape != (self.n_out, self.n_in):
+            raise ParamError(f"weights have shape {w.shape}: legal is (n_out, n_in) = "
+                             f"({self.n_out}, {self.n_in})")
+        w = w.astype(np.int64)
+        if self.W == 1:
+            bad = (w != 1) & (w != -1)
+            legal = "exactly -1 or +1 for W=1"
+        else:
+            bad = (w < self.w_min) | (w > self.w_max)
+            legal = f"{self.w_min}..{self.w_max} for W={self.W}"
+        if bad.any():
+            o, j = np.argwhere(bad)[0]
+            raise ParamError(f"weight [{o}][{j}] = {w[o, j]} is out of range: legal is {legal}")
+        return w
+
+    # --- widths that make overflow impossible ---
+    @property
+    def drive_range(self):
+        """Bounds of one timestep's P_sum (and of any partial sum of it)."""
+        return self.n_in * self.w_min * self.K, self.n_in * self.w_max * self.K
+
+    @property
+    def acc_width(self):
+        """Membrane / QNN accumulator width.
+
+        The membrane after t steps lies in [t*P_min, t*P_max]: a positive residual
+        never exceeds the membrane it came from, and a negative one is kept as is.
+        The QNN sum lies in [N*w_min*L, N*w_max*L], the same interval for t = T.
+        """
+        lo, hi = self.drive_range
+        return signed_bits(self.T * lo, self.T * hi)
+
+    @property
+    def theta_width(self):
+        """Threshold port width: at least W+S, and wide enough for any threshold that can
+        ever be reached (a larger one behaves like T*P_max + 1: never fires)."""
+        return max(self.W + self.S, (self.T * self.drive_range[1] + 1).bit_length())
+
+    # --- timing (see gen/engine.py for the schedule) ---
+    def snn_cycles(self, set_bits, steps=1):
+        """Cycles for `steps` SNN beats carrying `set_bits` set spike bits in total."""
+        return self.groups * (set_bits + steps * self.S) + 2 * steps
+
+    def qnn_cycles(self, nonzero):
+        """Cycles for one QNN beat with `nonzero` non-zero activations."""
+        return self.groups * (nonzero + self.B) + 2
+
+    def cycle_formulas(self):
+        G = self.groups
+        return {
+            "snn_beat": f"{G}*(e + {self.S}) + 2",
+            "snn_inference": f"{G}*(E + {self.S * self.T}) + {2 * self.T}",
+            "qnn_beat": f"{G}*(n + {self.B}) + 2",
+            "where": ("e = set spike bits in one beat (= non-zero inputs when S=1), "
+                      "E = e summed over the T beats of an inference, "
+                      "n = non-zero activations in the beat; "
+                      "from input handshake to input handshake with spikes_out/acts_out ready held high"),
+        }
