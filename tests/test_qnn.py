@@ -1,0 +1,55 @@
+"""QNNCore in the Amaranth simulator, bit-exact against the twin over a parameter grid."""
+
+import numpy as np
+import pytest
+
+from gen import QNNCore
+from sim.params import CoreParams
+from sim.stimulus import activations, pack, random_weights
+from core_check import GRID, QUICK, check_qnn, small_params
+from stream_bench import run_stream
+
+
+def grid_point(W, S, T):
+    seed = [W, S, T, 1]
+    rng = np.random.default_rng(seed)
+    p = small_params(W, S, T, rng)
+    corners = [np.zeros(p.n_in, int), np.full(p.n_in, p.L)]
+    acts = np.stack(corners + [activations(rng, p.n_in, p.L, s) for s in (0.0, 0.5, 0.9, 0.5, 0.0)])
+    reach = max(1, p.n_in * p.w_max * p.L)
+    for case, weights in enumerate([random_weights(p, rng), np.full((p.n_out, p.n_in), p.w_min),
+                                    np.full((p.n_out, p.n_in), p.w_max)]):
+        for theta in (int(rng.integers(1, reach + 1)), int(rng.integers(1, max(2, reach // p.L))), 1,
+                      2 ** p.theta_width - 1):
+            check_qnn(p, weights, acts, theta, seed=seed + [case, theta % 997], idle=0.3, backpressure=0.4)
+
+
+@pytest.mark.parametrize("W, S, T", QUICK)
+def test_bit_exact_quick(W, S, T):
+    grid_point(W, S, T)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("W, S, T", [g for g in GRID if g not in QUICK])
+def test_bit_exact_grid(W, S, T):
+    grid_point(W, S, T)
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 3, 6])
+def test_cycles_match_manifest_formula(lanes):
+    p = CoreParams(4, 2, 3, n_in=9, n_out=6, lanes=lanes)
+    rng = np.random.default_rng(lanes)
+    acts = np.concatenate([activations(rng, (3, p.n_in), p.L, s) for s in (1.0, 0.7, 0.2, 0.0)])
+    ins, outs = check_qnn(p, random_weights(p, rng), acts, 4)
+    expected = [p.qnn_cycles(int(n)) for n in (acts != 0).sum(axis=1)]
+    assert np.diff(ins).tolist() == expected[:-1]
+    assert (np.array(outs) - np.array(ins)).tolist() == expected
+
+
+def test_threshold_zero_completes_every_handshake():
+    p = CoreParams(4, 2, 3, n_in=5, n_out=3)
+    rng = np.random.default_rng(2)
+    acts = activations(rng, (6, p.n_in), p.L, 0.3)
+    got, _, _ = run_stream(QNNCore(p, random_weights(p, rng)), pack(acts, p.B), 0,
+                           idle=0.3, backpressure=0.3)
+    assert len(got) == 6

@@ -1,0 +1,81 @@
+"""SNNCore in the Amaranth simulator, bit-exact against the twin over a parameter grid."""
+
+import numpy as np
+import pytest
+
+from sim.params import CoreParams
+from sim.stimulus import random_weights, spike_train
+from core_check import GRID, QUICK, check_snn, small_params
+
+def stimulus(p, rng):
+    """Corner inferences (all zero, all max level) then random ones at several spike rates."""
+    corners = [np.zeros((p.T, p.n_in), int), np.full((p.T, p.n_in), p.K)]
+    rates = [spike_train(rng, (p.T, p.n_in), p.S, r) for r in (0.1, 0.5, 1.0)]
+    return np.stack(corners + rates)
+
+
+def grid_point(W, S, T):
+    seed = [W, S, T]
+    rng = np.random.default_rng(seed)
+    p = small_params(W, S, T, rng)
+    spikes = stimulus(p, rng)
+    reach = max(1, p.n_in * p.w_max * p.K)  # thresholds around the typical drive
+    for case, weights in enumerate([random_weights(p, rng), np.full((p.n_out, p.n_in), p.w_min),
+                                    np.full((p.n_out, p.n_in), p.w_max)]):
+        for theta in (int(rng.integers(1, reach + 1)), 1, 2 ** p.theta_width - 1):
+            check_snn(p, weights, spikes, theta, seed=seed + [case, theta % 997],
+                      idle=0.3, backpressure=0.4)
+
+
+@pytest.mark.parametrize("W, S, T", QUICK)
+def test_bit_exact_quick(W, S, T):
+    grid_point(W, S, T)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("W, S, T", [g for g in GRID if g not in QUICK])
+def test_bit_exact_grid(W, S, T):
+    grid_point(W, S, T)
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 3, 6])
+def test_cycles_match_manifest_formula(lanes):
+    p = CoreParams(4, 3, 3, n_in=9, n_out=6, lanes=lanes)
+    rng = np.random.default_rng(lanes)
+    spikes = np.concatenate([spike_train(rng, (3, p.T, p.n_in), p.S, r) for r in (0.0, 0.2, 0.7, 1.0)])
+    weights = random_weights(p, rng)
+    ins, outs = check_snn(p, weights, spikes, 5)
+    set_bits = [bin(int(x)).count("1") for x in spikes.reshape(-1, p.n_in).ravel()]
+    per_beat = np.add.reduceat(set_bits, np.arange(0, len(set_bits), p.n_in))
+    expected = [p.snn_cycles(int(e)) for e in per_beat]
+    assert np.diff(ins).tolist() == expected[:-1]           # input handshake to the next
+    assert (np.array(outs) - np.array(ins)).tolist() == expected  # and to its own output
+    # a whole inference, first input handshake to last output handshake
+    first_in = np.array(ins).reshape(-1, p.T)[:, 0]
+    last_out = np.array(outs).reshape(-1, p.T)[:, -1]
+    per_inference = per_beat.reshape(-1, p.T).sum(axis=1)
+    assert (last_out - first_in).tolist() == [p.snn_cycles(int(e), p.T) for e in per_inference]
+
+
+def test_sparser_input_takes_fewer_cycles():
+    p = CoreParams(8, 2, 4, n_in=16, n_out=4)
+    rng = np.random.default_rng(0)
+    weights = random_weights(p, rng)
+    spans = []
+    for rate in (0.0, 0.1, 0.5, 1.0):
+        ins, outs = check_snn(p, weights, spike_train(rng, (2, p.T, p.n_in), p.S, rate), 9)
+        spans.append(outs[-1] - ins[0])
+    assert spans == sorted(spans) and spans[0] < spans[-1]
+
+
+def test_threshold_zero_completes_every_handshake():
+    from gen import SNNCore
+    from sim.stimulus import pack
+    from stream_bench import run_stream
+    p = CoreParams(4, 2, 3, n_in=5, n_out=3)
+    rng = np.random.default_rng(1)
+    spikes = spike_train(rng, (6, p.n_in), p.S, 0.5)
+    got, _, _ = run_stream(SNNCore(p, random_weights(p, rng)), pack(spikes, p.S), 0,
+                           idle=0.3, backpressure=0.3)
+    assert len(got) == 6
+    assert [g >> (p.n_out * p.S) for g in got] == [0, 0, 1, 0, 0, 1]
