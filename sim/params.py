@@ -148,8 +148,7 @@ class CoreParams:
             "snn_beat": f"{G}*(e + {self.S}) + 2",
             "snn_inference": f"{G}*(E + {self.S * self.T}) + {2 * self.T}",
             "qnn_beat": f"{G}*(n + {self.B}) + 2",
-            "where": ("e = set spike bits in one beat (= non-zero inputs when S=1), "
-                      "E = e summed over the T beats of an inference, "
-                      "n = non-zero activations in the beat; "
-                      "from input handshake to input handshake with spikes_out/acts_out ready held high"),
+            "where": ("e: set spike bits in the beat (= non-zero inputs for S=1); E: e summed over "
+                      "an inference; n: non-zero activations; input handshake to output handshake, "
+                      "output ready held high"),
         }

@@ -25,21 +25,22 @@ def spike_train(rng, shape, S, rate):
 
     Each (step, input) carries a non-zero level with probability `rate` (Bernoulli);
     a non-zero level is uniform in 1..2**S-1. For S = 1 this is a Bernoulli spike train.
+    Levels come as uint8, as compact as the hardware's S-bit fields.
     """
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"spike rate {rate} is out of range 0..1")
     rng = rng_of(rng)
     fires = rng.random(shape) < rate
-    return np.where(fires, rng.integers(1, 2 ** S, size=shape), 0)
+    return np.where(fires, rng.integers(1, 2 ** S, size=shape, dtype=np.uint8), np.uint8(0))
 
 
 def activations(rng, shape, L, sparsity):
-    """QNN activations in 0..L: zero with probability `sparsity`, else uniform in 1..L."""
+    """QNN activations in 0..L: zero with probability `sparsity`, else uniform in 1..L (uint16)."""
     if not 0.0 <= sparsity <= 1.0:
         raise ValueError(f"sparsity {sparsity} is out of range 0..1")
     rng = rng_of(rng)
     zero = rng.random(shape) < sparsity
-    return np.where(zero, 0, rng.integers(1, L + 1, size=shape))
+    return np.where(zero, np.uint16(0), rng.integers(1, L + 1, size=shape, dtype=np.uint16))
 
 
 def pack(fields, bits):

@@ -17,13 +17,22 @@ def exact_matmul(x, w):
     n_in * max|x| * max|w|; below a float type's integer limit, BLAS in that type
     computes the integer result exactly whatever its summation order.
     """
-    x = np.asarray(x)
-    w = np.asarray(w)
-    bound = x.shape[-1] * int(np.abs(x).max(initial=0)) * int(np.abs(w).max(initial=0))
+    x, w = np.asarray(x), np.asarray(w)
+    rows = x.reshape(-1, x.shape[-1])  # one 2-D GEMM, not a stack of small ones
+    bound = x.shape[-1] * _absmax(rows) * _absmax(w)
     for dtype, limit in _EXACT_FLOATS:
         if bound < limit:
-            return (x.astype(dtype) @ w.T.astype(dtype)).astype(np.int64)
-    return x.astype(np.int64) @ w.T.astype(np.int64)
+            y = rows.astype(dtype) @ w.T.astype(dtype)
+            break
+    else:
+        y = rows.astype(np.int64) @ w.T.astype(np.int64)
+    return y.astype(np.int64).reshape(x.shape[:-1] + w.shape[:1])
+
+
+def _absmax(a):
+    if a.size == 0:
+        return 0
+    return max(abs(int(a.max())), abs(int(a.min())))
 
 
 def _check_theta(theta):
