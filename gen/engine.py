@@ -29,18 +29,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 
 from .priority import FirstSet
-
-
-def weight_words(params, weights):
-    """Memory image: word j*G + g holds the weights of neurons g*lanes .. g*lanes+lanes-1
-    for input j, lane l at bits [l*W +: W]. W = 1 stores bit 0 for +1 and bit 1 for -1."""
-    W, G, lanes = params.W, params.groups, params.lanes
-    codes = (weights < 0).astype(int) if W == 1 else weights & ((1 << W) - 1)
-    words = []
-    for j in range(params.n_in):
-        for g in range(G):
-            words.append(sum(int(codes[g * lanes + l, j]) << (l * W) for l in range(lanes)))
-    return words
+from .weights import weight_words
 
 
 class EventCore(wiring.Component):
