@@ -4,6 +4,7 @@ bit with the software twin."""
 import itertools
 
 import numpy as np
+import pytest
 
 from gen import QNNCore, SNNCore
 from sim.params import CoreParams
@@ -42,6 +43,8 @@ def assert_beats_equal(got, expected, width):
 GRID = list(itertools.product([1, 2, 4, 8, 16], [1, 2, 4], [1, 2, 4, 8]))
 # A covering subset for quick runs: every W, S and T value at least once.
 QUICK = [(1, 1, 4), (2, 4, 1), (4, 2, 8), (8, 2, 2), (16, 4, 2), (8, 1, 1), (16, 1, 8), (2, 2, 4)]
+# The whole grid; points outside QUICK are marked slow (`-m "not slow"` skips them; CI runs all).
+GRID_CASES = [pytest.param(*g, marks=() if g in QUICK else pytest.mark.slow) for g in GRID]
 
 
 def small_params(W, S, T, rng):

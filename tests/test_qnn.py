@@ -6,7 +6,7 @@ import pytest
 from gen import QNNCore
 from sim.params import CoreParams
 from sim.stimulus import activations, pack, random_weights
-from core_check import GRID, QUICK, check_qnn, small_params
+from core_check import GRID_CASES, check_qnn, small_params
 from stream_bench import run_stream
 
 
@@ -24,14 +24,8 @@ def grid_point(W, S, T):
             check_qnn(p, weights, acts, theta, seed=seed + [case, theta % 997], idle=0.3, backpressure=0.4)
 
 
-@pytest.mark.parametrize("W, S, T", QUICK)
-def test_bit_exact_quick(W, S, T):
-    grid_point(W, S, T)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("W, S, T", [g for g in GRID if g not in QUICK])
-def test_bit_exact_grid(W, S, T):
+@pytest.mark.parametrize("W, S, T", GRID_CASES)
+def test_bit_exact(W, S, T):
     grid_point(W, S, T)
 
 

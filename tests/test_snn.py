@@ -5,7 +5,7 @@ import pytest
 
 from sim.params import CoreParams
 from sim.stimulus import random_weights, spike_train
-from core_check import GRID, QUICK, check_snn, small_params
+from core_check import GRID_CASES, check_snn, small_params
 
 def stimulus(p, rng):
     """Corner inferences (all zero, all max level) then random ones at several spike rates."""
@@ -27,14 +27,8 @@ def grid_point(W, S, T):
                       idle=0.3, backpressure=0.4)
 
 
-@pytest.mark.parametrize("W, S, T", QUICK)
-def test_bit_exact_quick(W, S, T):
-    grid_point(W, S, T)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("W, S, T", [g for g in GRID if g not in QUICK])
-def test_bit_exact_grid(W, S, T):
+@pytest.mark.parametrize("W, S, T", GRID_CASES)
+def test_bit_exact(W, S, T):
     grid_point(W, S, T)
 
 
