@@ -1,7 +1,6 @@
 """Command line: `python -m gen.core --W 8 --S 2 --T 2` writes Verilog for the SNN core, its
 QNN twin and a JSON manifest, and prints a short summary. Usage errors exit with status 2."""
 
-import argparse
 import json
 import os
 import re
@@ -10,6 +9,7 @@ import tempfile
 
 from amaranth.back import verilog
 
+from sim.cli import UsageParser
 from sim.params import CoreParams, ParamError
 
 from .manifest import build_manifest
@@ -21,13 +21,8 @@ KINDS = {"snn": ("", SNNCore), "qnn": ("_qnn", QNNCore)}
 RESERVED = {"clk", "rst", "threshold", "spikes_in", "spikes_out", "acts_in", "acts_out"}
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def parse_args(argv):
-    ap = Parser(prog="python -m gen.core", description=__doc__)
+    ap = UsageParser(prog="python -m gen.core", description=__doc__)
     ap.add_argument("--W", type=int, required=True, help="weight bits, 1..16 (W=1: binary +1/-1 weights)")
     ap.add_argument("--S", type=int, required=True, help="spike bits, 1..8")
     ap.add_argument("--T", type=int, required=True, help="timesteps per inference, 1..64")

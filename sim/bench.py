@@ -7,12 +7,12 @@ spikingjelly's multi-step IFNode (soft reset, float32 torch) behind a float32
 linear layer, when the `bench` extra is installed.
 """
 
-import argparse
 import json
 import time
 
 import numpy as np
 
+from .cli import UsageParser
 from .params import CoreParams
 from .stimulus import random_weights, spike_train
 from .twin import snn_forward
@@ -45,7 +45,7 @@ def spikingjelly_runner(w, spikes, theta):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__)
+    ap = UsageParser(prog="python -m sim.bench", description=__doc__)
     ap.add_argument("--n-in", type=int, default=4096)
     ap.add_argument("--n-out", type=int, default=256)
     ap.add_argument("--T", type=int, default=8)

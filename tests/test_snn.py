@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 
+from gen import SNNCore
 from sim.params import CoreParams
-from sim.stimulus import random_weights, spike_train
+from sim.stimulus import pack, random_weights, spike_train
 from core_check import GRID_CASES, check_snn, small_params
+from stream_bench import run_stream
+
 
 def stimulus(p, rng):
     """Corner inferences (all zero, all max level) then random ones at several spike rates."""
@@ -63,9 +66,6 @@ def test_sparser_input_takes_fewer_cycles():
 
 
 def test_threshold_zero_completes_every_handshake():
-    from gen import SNNCore
-    from sim.stimulus import pack
-    from stream_bench import run_stream
     p = CoreParams(4, 2, 3, n_in=5, n_out=3)
     rng = np.random.default_rng(1)
     spikes = spike_train(rng, (6, p.n_in), p.S, 0.5)

@@ -1,21 +1,16 @@
 """python -m sim.energy: one SNN/QNN comparison, or an analysis (breakeven, landscape, hops,
 reuse, sace) written as JSON + Markdown + PNG. Usage errors exit with status 2."""
 
-import argparse
 import json
 import sys
 
+from ..cli import UsageParser
 from . import analyses
 from .model import HARDWARE, Scenario, evaluate, load_calibration, op_energy
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def parse_args(argv):
-    ap = Parser(prog="python -m sim.energy", description=__doc__)
+    ap = UsageParser(prog="python -m sim.energy", description=__doc__)
     ap.add_argument("analysis", nargs="?", choices=("breakeven", "landscape", "hops", "reuse", "sace"),
                     help="an analysis to write under --out; without it, evaluate one scenario")
     ap.add_argument("--T", type=int, default=2, help="SNN timesteps (default 2)")
