@@ -31,6 +31,8 @@ from amaranth.lib.memory import Memory
 from .priority import FirstSet
 from .weights import weight_words
 
+STATES = ("IDLE", "INTEGRATE", "FIRE")   # the FSM's states, in their encoding order (0, 1, 2)
+
 
 class EventCore(wiring.Component):
     """Base of SNNCore and QNNCore; see the module docstring for the schedule.
@@ -56,6 +58,14 @@ class EventCore(wiring.Component):
         if self.params.W == 1:
             return Mux(code, -1, 1).as_signed()
         return code.as_signed()
+
+    def residual(self, acc, theta_b, fires):
+        """The membrane after one division step: reset by subtraction, residual kept."""
+        return Mux(fires, acc - theta_b, acc)
+
+    def last_flag(self, t):
+        """`last` is set on the output beat of the final timestep."""
+        return t == self.timesteps - 1
 
     def elaborate(self, platform):
         m = Module()
@@ -115,7 +125,7 @@ class EventCore(wiring.Component):
         with m.If(out.valid & out.ready):
             m.d.sync += out_valid.eq(0)
 
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("IDLE"):
                 m.d.comb += inp.ready.eq(1)
                 with m.If(inp.valid):
@@ -139,7 +149,7 @@ class EventCore(wiring.Component):
             with m.State("FIRE"):
                 m.d.comb += [sel.eq(fire_g), lane_we.eq(1)]
                 for l in range(lanes):
-                    m.d.comb += lane_new[l].eq(Mux(fire_ge[l], lane_acc[l] - theta_b, lane_acc[l]))
+                    m.d.comb += lane_new[l].eq(self.residual(lane_acc[l], theta_b, fire_ge[l]))
                 for gg in range(G):
                     with m.If(fire_g == gg):
                         for l in range(lanes):
@@ -148,11 +158,12 @@ class EventCore(wiring.Component):
                 with m.If(fire_b == 0):
                     m.d.sync += [fire_b.eq(steps - 1), fire_g.eq(fire_g + 1)]
                     with m.If(fire_g == G - 1):
-                        m.d.sync += [out_valid.eq(1), last.eq(t == self.timesteps - 1),
+                        m.d.sync += [out_valid.eq(1), last.eq(self.last_flag(t)),
                                      t.eq(Mux(t == self.timesteps - 1, 0, t + 1))]
                         m.next = "IDLE"
                 with m.Else():
                     m.d.sync += fire_b.eq(fire_b - 1)
+        assert tuple(fsm.encoding) == STATES
         return m
 
 

@@ -35,4 +35,6 @@ class QNNCore(EventCore):
     def payload(self, fields, last):
         B, L = self.params.B, self.params.L
         words = [fields.word_select(o, B) for o in range(self.params.n_out)]
+        if L == 2 ** B - 1:     # B bits cannot exceed L: no clamp needed
+            return Cat(words)
         return Cat(Mux(q > L, L, q) for q in words)

