@@ -2,14 +2,17 @@
 
 One input beat goes through an explicit FSM:
 
-* IDLE       `in.ready` is high; a beat is latched into `pend`, and the accumulators
-             are cleared if the beat starts an inference (the membrane reset).
-* INTEGRATE  a priority scanner picks the lowest pending event (a set spike bit for
-             the SNN, a non-zero activation for the QNN); for each of the
-             G = n_out/lanes neuron groups the weight row is read from block memory
-             and, one cycle later, `lanes` accumulators add the event's contribution
-             (SNN: `w << b`, adders only; QNN: `w * a`). Zero inputs cost no cycle.
-             When no event is left, and the output register is free, go to FIRE.
+* IDLE       `in.ready` is high; a beat is latched and its events queued.
+* INTEGRATE  a three-stage pipeline. Stage 0: a priority scanner picks the lowest
+             pending event (a set spike bit for the SNN, a non-zero activation for
+             the QNN) from the `EventQueue` and registers it. Stage 1: for each of
+             the G = n_out/lanes neuron groups, the event's weight row is read from
+             block memory. Stage 2: `lanes` accumulators add the contribution (SNN:
+             `w << b`, adders only; QNN: `w * a`). Zero inputs cost no cycle; the
+             first cycle only fills stage 0, and clears the accumulators if the beat
+             starts an inference (the membrane reset; from registers only, so the
+             input handshake stays off the accumulators' enables). When no event is
+             left, and the output register is free, go to FIRE.
 * FIRE       restoring division, MSB first, `steps` cycles per group (S for the SNN,
              B for the QNN): `if acc >= theta << b: acc -= theta << b; k |= 1 << b`.
              This is k = clamp(floor(acc/theta), 0, 2**steps - 1) with the residual
@@ -18,7 +21,10 @@ One input beat goes through an explicit FSM:
              returns to IDLE, where it can take the next beat while the output waits.
 
 Cycles from an input handshake to the next one (and to its own output handshake),
-with the output ready: G * (events + steps) + 2. See `CoreParams.snn_cycles`.
+with the output ready: G * (events + steps) + 3, plus one for a QNN beat with events
+(its registered product). See `CoreParams.snn_cycles` and `qnn_cycles`.
+The registered stage 0 keeps the scanner out of the memory-address path: that path
+limited a 64-input core to 24 MHz on an iCE40 UP5K.
 """
 
 from functools import reduce
@@ -28,7 +34,7 @@ from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 
-from .priority import FirstSet
+from .priority import EventQueue
 from .weights import weight_words
 
 STATES = ("IDLE", "INTEGRATE", "FIRE")   # the FSM's states, in their encoding order (0, 1, 2)
@@ -38,8 +44,9 @@ class EventCore(wiring.Component):
     """Base of SNNCore and QNNCore; see the module docstring for the schedule.
 
     Subclasses set `in_name`, `out_name`, `element_bits` (bits per scanned event
-    slot), `fire_steps`, `timesteps` and implement `decode`, `contribution` and
-    `payload`.
+    slot), `fire_steps`, `timesteps`, `registered_contribution` (a pipeline register
+    between the contribution and the adder, for the QNN's multiply) and implement
+    `decode`, `contribution` and `payload`.
     """
 
     def __init__(self, params, weights, signature):
@@ -59,9 +66,10 @@ class EventCore(wiring.Component):
             return Mux(code, -1, 1).as_signed()
         return code.as_signed()
 
-    def residual(self, acc, theta_b, fires):
-        """The membrane after one division step: reset by subtraction, residual kept."""
-        return Mux(fires, acc - theta_b, acc)
+    def residual(self, acc, diff, fires):
+        """The membrane after one division step (`diff` = acc - theta << b): reset by
+        subtraction, residual kept."""
+        return Mux(fires, diff, acc)
 
     def last_flag(self, t):
         """`last` is set on the output beat of the final timestep."""
@@ -75,22 +83,27 @@ class EventCore(wiring.Component):
 
         # --- weights in block memory, one row of `lanes` weights per (input, group)
         m.submodules.weights = mem = Memory(shape=unsigned(lanes * W), depth=p.n_in * G,
-                                            init=weight_words(p, self.weights))
+                                            init=weight_words(p, self.weights),
+                                            attrs={"ram_style": "block"})  # yosys keeps a small ROM in LUTs otherwise
         rd = mem.read_port()
 
-        # --- event scanner over the latched beat
-        pend = Signal(len(inp.payload))
+        # --- stage 0: the beat and its queue of pending events (`element_bits` per slot)
+        beat = Signal(len(inp.payload))
         eb = self.element_bits
-        slots = len(pend) // eb
-        m.submodules.scan = scan = FirstSet(slots)
-        m.d.comb += scan.i.eq(Cat(pend.word_select(i, eb).any() for i in range(slots)))
-        j, info = self.decode(m, scan.first, pend)
-        j, info = self.as_signal(m, j, "event_input"), self.as_signal(m, info, "event_info")
-        retire = Cat(scan.first[i].replicate(eb) for i in range(slots))
+        slots = len(beat) // eb
+        m.submodules.queue = queue = EventQueue(slots)
+        m.d.comb += queue.flags.eq(Cat(inp.payload.word_select(i, eb).any() for i in range(slots)))
 
+        # --- stage 1: the picked event, decoded into the weight row of group g
+        ev_valid, ev_first = queue.valid, queue.first
+        primed = Signal()                    # stage 0 has run once for this beat
+        j, info = self.decode(m, ev_first, beat)
+        j, info = self.as_signal(m, j, "event_input"), self.as_signal(m, info, "event_info")
         g = Signal(range(G))                 # group being issued to the memory
         m.d.comb += rd.addr.eq(j * G + g)
-        s1_valid = Signal()                  # the memory's data belongs to (s1_g, s1_info)
+
+        # --- stage 2: the memory's data belongs to (s1_g, s1_info)
+        s1_valid = Signal()
         s1_g = Signal(range(G))
         s1_info = Signal.like(info)
         m.d.sync += s1_valid.eq(0)
@@ -113,9 +126,23 @@ class EventCore(wiring.Component):
         # --- firing: one restoring-division step per cycle
         fire_g = Signal(range(G))
         fire_b = Signal(range(steps))
-        theta_b = self.as_signal(m, self.threshold << fire_b, "theta_b")
+        theta_b = Signal(len(self.threshold) + steps - 1)   # threshold << fire_b, kept in a register
+        theta_top = self.threshold << (steps - 1)
         fields = Signal(p.n_out * steps)     # output levels, neuron o at [o*steps +: steps]
-        fire_ge = [lane_acc[l] >= theta_b for l in range(lanes)]
+        # one subtractor per lane; its sign is the comparison (no separate comparator)
+        diff = [self.as_signal(m, lane_acc[l] - theta_b, f"lane{l}_diff") for l in range(lanes)]
+        fire_ge = [~d[-1] for d in diff]
+
+        # --- stage 2 -> accumulate: the contribution, registered first where it is a multiply
+        contribution = [self.contribution(self.weight_value(rd.data[l * W:(l + 1) * W]), s1_info)
+                        for l in range(lanes)]
+        if self.registered_contribution:
+            add_valid, add_g = Signal(), Signal(range(G))
+            addend = [Signal(c.shape(), name=f"lane{l}_product") for l, c in enumerate(contribution)]
+            m.d.sync += [add_valid.eq(s1_valid), add_g.eq(s1_g)] + [a.eq(c) for a, c in zip(addend, contribution)]
+            drained = ~s1_valid
+        else:
+            add_valid, add_g, addend, drained = s1_valid, s1_g, contribution, 1
 
         # --- output register
         t = Signal(range(self.timesteps))
@@ -129,34 +156,37 @@ class EventCore(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += inp.ready.eq(1)
                 with m.If(inp.valid):
-                    m.d.sync += [pend.eq(inp.payload), g.eq(0)]
-                    m.d.comb += clear.eq(t == 0)
+                    m.d.sync += [beat.eq(inp.payload), g.eq(0)]
+                    m.d.comb += queue.load.eq(1)
                     m.next = "INTEGRATE"
 
             with m.State("INTEGRATE"):
-                m.d.comb += [sel.eq(s1_g), lane_we.eq(s1_valid)]
+                m.d.comb += [sel.eq(add_g), lane_we.eq(add_valid)]
                 for l in range(lanes):
-                    w = self.weight_value(rd.data[l * W:(l + 1) * W])
-                    m.d.comb += lane_new[l].eq(lane_acc[l] + self.contribution(w, s1_info))
-                with m.If(scan.any):
+                    m.d.comb += lane_new[l].eq(lane_acc[l] + addend[l])
+                m.d.sync += primed.eq(1)
+                m.d.comb += clear.eq(~primed & (t == 0))
+                with m.If(ev_valid):
                     m.d.sync += [s1_valid.eq(1), s1_g.eq(g), s1_info.eq(info), g.eq(g + 1)]
                     with m.If(g == G - 1):
-                        m.d.sync += [g.eq(0), pend.eq(pend & ~retire)]
-                with m.Elif(~out_valid | out.ready):
-                    m.d.sync += [fire_g.eq(0), fire_b.eq(steps - 1)]
+                        m.d.sync += g.eq(0)
+                m.d.comb += queue.take.eq(~primed | ~ev_valid | (g == G - 1))
+                with m.If(primed & ~ev_valid & drained & (~out_valid | out.ready)):
+                    m.d.sync += [primed.eq(0), fire_g.eq(0), fire_b.eq(steps - 1), theta_b.eq(theta_top)]
                     m.next = "FIRE"
 
             with m.State("FIRE"):
                 m.d.comb += [sel.eq(fire_g), lane_we.eq(1)]
                 for l in range(lanes):
-                    m.d.comb += lane_new[l].eq(self.residual(lane_acc[l], theta_b, fire_ge[l]))
+                    m.d.comb += lane_new[l].eq(self.residual(lane_acc[l], diff[l], fire_ge[l]))
                 for gg in range(G):
                     with m.If(fire_g == gg):
                         for l in range(lanes):
                             field = fields.word_select(gg * lanes + l, steps)
                             m.d.sync += field.eq(Cat(fire_ge[l], field[:-1]))
+                m.d.sync += theta_b.eq(theta_b >> 1)
                 with m.If(fire_b == 0):
-                    m.d.sync += [fire_b.eq(steps - 1), fire_g.eq(fire_g + 1)]
+                    m.d.sync += [fire_b.eq(steps - 1), fire_g.eq(fire_g + 1), theta_b.eq(theta_top)]
                     with m.If(fire_g == G - 1):
                         m.d.sync += [out_valid.eq(1), last.eq(self.last_flag(t)),
                                      t.eq(Mux(t == self.timesteps - 1, 0, t + 1))]

@@ -15,7 +15,7 @@ class QNNCore(EventCore):
     Events are the non-zero activations; each costs one cycle per neuron group.
     """
 
-    in_name, out_name, timesteps = "acts_in", "acts_out", 1
+    in_name, out_name, timesteps, registered_contribution = "acts_in", "acts_out", 1, True
 
     def __init__(self, params, weights):
         self.element_bits = self.fire_steps = params.B
@@ -25,9 +25,9 @@ class QNNCore(EventCore):
             "acts_out": Out(stream.Signature(params.n_out * params.B)),
         })
 
-    def decode(self, m, first, pend):
+    def decode(self, m, first, beat):
         B, n = self.params.B, self.params.n_in
-        return onehot_index(first), or_select(first, [pend.word_select(i, B) for i in range(n)])
+        return onehot_index(first), or_select(first, [beat.word_select(i, B) for i in range(n)])
 
     def contribution(self, w, a):
         return w * a

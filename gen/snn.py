@@ -16,7 +16,7 @@ class SNNCore(EventCore):
     to the membrane, so a level costs one cycle (per group) per set bit.
     """
 
-    in_name, out_name, element_bits = "spikes_in", "spikes_out", 1
+    in_name, out_name, element_bits, registered_contribution = "spikes_in", "spikes_out", 1, False
 
     def __init__(self, params, weights):
         self.fire_steps, self.timesteps = params.S, params.T
@@ -26,7 +26,7 @@ class SNNCore(EventCore):
             "spikes_out": Out(stream.Signature(params.n_out * params.S + 1)),
         })
 
-    def decode(self, m, first, pend):
+    def decode(self, m, first, beat):
         S, n = self.params.S, self.params.n_in
         input_hot = Signal(n)   # which input the event belongs to
         plane_hot = Signal(S)   # which bit plane

@@ -136,18 +136,18 @@ class CoreParams:
     # --- timing (see gen/engine.py for the schedule) ---
     def snn_cycles(self, set_bits, steps=1):
         """Cycles for `steps` SNN beats carrying `set_bits` set spike bits in total."""
-        return self.groups * (set_bits + steps * self.S) + 2 * steps
+        return self.groups * (set_bits + steps * self.S) + 3 * steps
 
     def qnn_cycles(self, nonzero):
         """Cycles for one QNN beat with `nonzero` non-zero activations."""
-        return self.groups * (nonzero + self.B) + 2
+        return self.groups * (nonzero + self.B) + 3 + (nonzero > 0)   # +1: the registered product
 
     def cycle_formulas(self):
         G = self.groups
         return {
-            "snn_beat": f"{G}*(e + {self.S}) + 2",
-            "snn_inference": f"{G}*(E + {self.S * self.T}) + {2 * self.T}",
-            "qnn_beat": f"{G}*(n + {self.B}) + 2",
+            "snn_beat": f"{G}*(e + {self.S}) + 3",
+            "snn_inference": f"{G}*(E + {self.S * self.T}) + {3 * self.T}",
+            "qnn_beat": f"{G}*(n + {self.B}) + 3 + [n > 0]",
             "where": ("e: set spike bits in the beat (= non-zero inputs for S=1); E: e summed over "
                       "an inference; n: non-zero activations; input handshake to output handshake, "
                       "output ready held high"),

@@ -81,7 +81,7 @@ def test_second_simulator(kind, index, record_property):
 class ResetToZero(SNNCore):
     """Mutant: a firing neuron's membrane is cleared instead of reduced by theta."""
 
-    def residual(self, acc, theta_b, fires):
+    def residual(self, acc, diff, fires):
         return Mux(fires, 0, acc)
 
 

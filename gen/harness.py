@@ -1,0 +1,50 @@
+"""SerialHarness: a thin top that puts a core's wide stream ports behind seven pins, so a
+core can be placed and routed on a small package (UP5K sg48 has 39 IOs).
+
+* `shift` high: one bit moves in from `sdi` to the top of the input register (input
+  payload in the low bits, the threshold above it) and one bit of the output register
+  moves out on `sdo`, LSB first;
+* `go` is the core's input `valid`, `take` its output `ready`; `in_ready` and
+  `out_valid` come back out; an output beat is captured into the output register as it
+  moves.
+
+Its own cost (two shift registers, an enable) is what `reports.synth` subtracts.
+"""
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+
+class SerialHarness(wiring.Component):
+    sdi: In(1)
+    shift: In(1)
+    go: In(1)
+    take: In(1)
+    sdo: Out(1)
+    in_ready: Out(1)
+    out_valid: Out(1)
+
+    def __init__(self, core):
+        self.core = core
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = core = self.core
+        inp, out = getattr(core, core.in_name), getattr(core, core.out_name)
+        n = len(inp.payload)
+        shift_in = Signal(n + len(core.threshold))
+        shift_out = Signal(len(out.payload))
+        with m.If(self.shift):
+            m.d.sync += shift_in.eq(Cat(shift_in[1:], self.sdi))
+        with m.If(out.valid & out.ready):
+            m.d.sync += shift_out.eq(out.payload)
+        with m.Elif(self.shift):
+            m.d.sync += shift_out.eq(shift_out >> 1)
+        m.d.comb += [
+            inp.payload.eq(shift_in[:n]), core.threshold.eq(shift_in[n:]),
+            inp.valid.eq(self.go), out.ready.eq(self.take),
+            self.sdo.eq(shift_out[0]), self.in_ready.eq(inp.ready), self.out_valid.eq(out.valid),
+        ]
+        return m

