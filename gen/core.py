@@ -49,6 +49,12 @@ def check_name(name):
     return name
 
 
+def make_cores(params, weights, kind, name):
+    """{kind: (module name, core)} for kind "snn", "qnn" or "both"."""
+    kinds = KINDS if kind == "both" else {kind: KINDS[kind]}
+    return {k: (name + suffix, cls(params, weights)) for k, (suffix, cls) in kinds.items()}
+
+
 def generate(args):
     """Build everything in memory; returns ({filename: text}, manifest)."""
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
@@ -56,8 +62,7 @@ def generate(args):
         raise ParamError(f"--seed {args.seed} is out of range: legal is an integer >= 0")
     name = check_name(args.name or default_name(params))
     weights, source = make_weights(params, args.weights, args.seed)
-    kinds = KINDS if args.kind == "both" else {args.kind: KINDS[args.kind]}
-    cores = {kind: (name + suffix, cls(params, weights)) for kind, (suffix, cls) in kinds.items()}
+    cores = make_cores(params, weights, args.kind, name)
     files = {f"{module}.v": verilog.convert(core, name=module) for module, core in cores.values()}
     manifest = build_manifest(name, params, cores, weights, source)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"

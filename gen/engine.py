@@ -8,7 +8,8 @@ One input beat goes through an explicit FSM:
              the QNN) from the `EventQueue` and registers it. Stage 1: for each of
              the G = n_out/lanes neuron groups, the event's weight row is read from
              block memory. Stage 2: `lanes` accumulators add the contribution (SNN:
-             `w << b`, adders only; QNN: `w * a`). Zero inputs cost no cycle; the
+             `w << b`, adders only; QNN: `w * a`), behind a register on the weights
+             and, for the QNN, one on the product. Zero inputs cost no cycle; the
              first cycle only fills stage 0, and clears the accumulators if the beat
              starts an inference (the membrane reset; from registers only, so the
              input handshake stays off the accumulators' enables). When no event is
@@ -21,16 +22,13 @@ One input beat goes through an explicit FSM:
              returns to IDLE, where it can take the next beat while the output waits.
 
 Cycles from an input handshake to the next one (and to its own output handshake),
-with the output ready: G * (events + steps) + 3, plus one for a QNN beat with events
-(its registered product). See `CoreParams.snn_cycles` and `qnn_cycles`.
+with the output ready: G * (events + steps) + 3 + pipeline (1 for the SNN, 2 for the
+QNN). See `CoreParams.snn_cycles` and `qnn_cycles`.
 The registered stage 0 keeps the scanner out of the memory-address path: that path
 limited a 64-input core to 24 MHz on an iCE40 UP5K.
 """
 
-from functools import reduce
-from operator import or_
-
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 
@@ -43,9 +41,10 @@ STATES = ("IDLE", "INTEGRATE", "FIRE")   # the FSM's states, in their encoding o
 class EventCore(wiring.Component):
     """Base of SNNCore and QNNCore; see the module docstring for the schedule.
 
-    Subclasses set `in_name`, `out_name`, `element_bits` (bits per scanned event
-    slot), `fire_steps`, `timesteps`, `registered_contribution` (a pipeline register
-    between the contribution and the adder, for the QNN's multiply) and implement
+    Subclasses set `in_name`, `out_name`, `fire_steps`, `timesteps`, `pipeline`
+    (registers between the memory and the adder: 1, the weights; 2, the weights and
+    the QNN's product) and implement
+    `slot_layout`, `slot_flags`, `slot_data` (how a beat becomes event slots),
     `decode`, `contribution` and `payload`.
     """
 
@@ -87,17 +86,15 @@ class EventCore(wiring.Component):
                                             attrs={"ram_style": "block"})  # yosys keeps a small ROM in LUTs otherwise
         rd = mem.read_port()
 
-        # --- stage 0: the beat and its queue of pending events (`element_bits` per slot)
+        # --- stage 0: the beat and its queue of pending events
         beat = Signal(len(inp.payload))
-        eb = self.element_bits
-        slots = len(beat) // eb
-        m.submodules.queue = queue = EventQueue(slots)
-        m.d.comb += queue.flags.eq(Cat(inp.payload.word_select(i, eb).any() for i in range(slots)))
+        m.submodules.queue = queue = EventQueue(*self.slot_layout())
+        m.d.comb += [queue.flags.eq(self.slot_flags(inp.payload)), queue.data.eq(self.slot_data(beat))]
 
         # --- stage 1: the picked event, decoded into the weight row of group g
-        ev_valid, ev_first = queue.valid, queue.first
+        ev_valid = queue.valid
         primed = Signal()                    # stage 0 has run once for this beat
-        j, info = self.decode(m, ev_first, beat)
+        j, info = self.decode(queue.index, queue.word)
         j, info = self.as_signal(m, j, "event_input"), self.as_signal(m, info, "event_info")
         g = Signal(range(G))                 # group being issued to the memory
         m.d.comb += rd.addr.eq(j * G + g)
@@ -133,16 +130,22 @@ class EventCore(wiring.Component):
         diff = [self.as_signal(m, lane_acc[l] - theta_b, f"lane{l}_diff") for l in range(lanes)]
         fire_ge = [~d[-1] for d in diff]
 
-        # --- stage 2 -> accumulate: the contribution, registered first where it is a multiply
-        contribution = [self.contribution(self.weight_value(rd.data[l * W:(l + 1) * W]), s1_info)
+        # --- stage 2 -> accumulate, through `pipeline` registers: the weights as read
+        # (both cores), then, for the QNN, the product (so a stage holds one multiplier)
+        def delay(*values):
+            regs = [Signal.like(v) for v in values]
+            m.d.sync += [r.eq(v) for r, v in zip(regs, values)]
+            return regs
+        valid, grp, info_r, weights = delay(s1_valid, s1_g, s1_info, rd.data)
+        contribution = [self.contribution(self.weight_value(weights[l * W:(l + 1) * W]), info_r)
                         for l in range(lanes)]
-        if self.registered_contribution:
-            add_valid, add_g = Signal(), Signal(range(G))
-            addend = [Signal(c.shape(), name=f"lane{l}_product") for l, c in enumerate(contribution)]
-            m.d.sync += [add_valid.eq(s1_valid), add_g.eq(s1_g)] + [a.eq(c) for a, c in zip(addend, contribution)]
-            drained = ~s1_valid
+        if self.pipeline == 2:
+            add_valid, add_g, *addend = delay(valid, grp, *contribution)
         else:
-            add_valid, add_g, addend, drained = s1_valid, s1_g, contribution, 1
+            add_valid, add_g, addend = valid, grp, contribution
+        # stage 0 ran dry `pipeline` cycles ago, so the last contribution is being added
+        exhausted = Signal(self.pipeline)
+        m.d.sync += exhausted.eq(Cat(primed & ~ev_valid, exhausted[:-1]))
 
         # --- output register
         t = Signal(range(self.timesteps))
@@ -171,8 +174,8 @@ class EventCore(wiring.Component):
                     with m.If(g == G - 1):
                         m.d.sync += g.eq(0)
                 m.d.comb += queue.take.eq(~primed | ~ev_valid | (g == G - 1))
-                with m.If(primed & ~ev_valid & drained & (~out_valid | out.ready)):
-                    m.d.sync += [primed.eq(0), fire_g.eq(0), fire_b.eq(steps - 1), theta_b.eq(theta_top)]
+                with m.If(exhausted[-1] & (~out_valid | out.ready)):
+                    m.d.sync += [primed.eq(0), exhausted.eq(0), fire_g.eq(0), fire_b.eq(steps - 1), theta_b.eq(theta_top)]
                     m.next = "FIRE"
 
             with m.State("FIRE"):
@@ -195,8 +198,3 @@ class EventCore(wiring.Component):
                     m.d.sync += fire_b.eq(fire_b - 1)
         assert tuple(fsm.encoding) == STATES
         return m
-
-
-def or_select(onehot, words):
-    """The word whose one-hot bit is set (AND-OR multiplexer); zero if none is."""
-    return reduce(or_, (Mux(onehot[i], w, 0) for i, w in enumerate(words)))

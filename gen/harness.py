@@ -1,9 +1,11 @@
 """SerialHarness: a thin top that puts a core's wide stream ports behind seven pins, so a
 core can be placed and routed on a small package (UP5K sg48 has 39 IOs).
 
-* `shift` high: one bit moves in from `sdi` to the top of the input register (input
-  payload in the low bits, the threshold above it) and one bit of the output register
-  moves out on `sdo`, LSB first;
+* `shift` high: one bit moves in from `sdi` to the top of the input register (at most
+  `max_inputs` payload bits in the low bits, the threshold above it) and one bit of
+  the output register moves out on `sdo`, LSB first. A wider input payload repeats
+  the register's bits (bit i is register bit i mod max_inputs), so the harness stays
+  small next to a big core while every payload bit is still driven by a flip-flop;
 * `go` is the core's input `valid`, `take` its output `ready`; `in_ready` and
   `out_valid` come back out; an output beat is captured into the output register as it
   moves.
@@ -25,8 +27,8 @@ class SerialHarness(wiring.Component):
     in_ready: Out(1)
     out_valid: Out(1)
 
-    def __init__(self, core):
-        self.core = core
+    def __init__(self, core, max_inputs=64):
+        self.core, self.max_inputs = core, max_inputs
         super().__init__()
 
     def elaborate(self, platform):
@@ -34,7 +36,8 @@ class SerialHarness(wiring.Component):
         m.submodules.core = core = self.core
         inp, out = getattr(core, core.in_name), getattr(core, core.out_name)
         n = len(inp.payload)
-        shift_in = Signal(n + len(core.threshold))
+        k = min(n, self.max_inputs)
+        shift_in = Signal(k + len(core.threshold))
         shift_out = Signal(len(out.payload))
         with m.If(self.shift):
             m.d.sync += shift_in.eq(Cat(shift_in[1:], self.sdi))
@@ -43,7 +46,7 @@ class SerialHarness(wiring.Component):
         with m.Elif(self.shift):
             m.d.sync += shift_out.eq(shift_out >> 1)
         m.d.comb += [
-            inp.payload.eq(shift_in[:n]), core.threshold.eq(shift_in[n:]),
+            inp.payload.eq(Cat(shift_in[i % k] for i in range(n))), core.threshold.eq(shift_in[k:]),
             inp.valid.eq(self.go), out.ready.eq(self.take),
             self.sdo.eq(shift_out[0]), self.in_ready.eq(inp.ready), self.out_valid.eq(out.valid),
         ]

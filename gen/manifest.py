@@ -1,5 +1,7 @@
 """The manifest: everything a flow or a user needs to know about a generated core, as JSON."""
 
+import hashlib
+import json
 import platform
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
@@ -66,3 +68,10 @@ def build_manifest(name, params, cores, weights, weights_source):
         },
         "tools": tool_versions(),
     }
+
+
+def core_id(params, weights):
+    """An 8-byte id of a core's function (its parameters and weights), as an int: the
+    board reports it so the host can refuse a bitstream built for another core."""
+    text = json.dumps({"params": params.as_dict(), "weights": weights_digest(weights)}, sort_keys=True)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")

@@ -1,5 +1,8 @@
 """Find the lowest set bit of a wide vector in logarithmic depth (the event scanner)."""
 
+from functools import reduce
+from operator import or_
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -42,45 +45,59 @@ def onehot_index(onehot, width=None):
 
 
 class EventQueue(wiring.Component):
-    """The pending events of one beat, handed out lowest first, one per `take`.
+    """The pending events of one beat, handed out lowest slot first, one per `take`.
 
-    `load` latches `flags` (one bit per slot that holds an event). Each `take` retires
-    the lowest pending slot and registers it: one cycle later `first` is its one-hot
+    `load` latches `flags` (one bit per slot that holds an event) and `data` (a word of
+    `data_bits` per slot, e.g. the activation). Each `take` retires the lowest pending
+    slot and registers it: one cycle later `index` is its slot number, `word` its data
     and `valid` is high (or `valid` is low: nothing was pending).
 
-    For speed the slots are kept in chunks of `chunk` with a registered non-empty flag
-    per chunk: a take picks the lowest non-empty chunk from those flags and the lowest
-    slot inside every chunk in parallel, so the slot-to-slot loop is two small scans
-    deep, not one scan across the whole beat (which limited a 128-slot core to 36 MHz
-    on an iCE40 UP5K).
+    For speed the slots are kept in chunks of `chunk` (a power of two) with a registered
+    non-empty flag per chunk. A take picks the lowest non-empty chunk from those flags
+    and, in every chunk in parallel, the lowest slot, its local index and word; so the
+    slot-to-slot loop is two small scans deep, and `index` and `word` come from one
+    small selection over the chunks. (One scan across a whole 128-slot beat ran at
+    36 MHz on an iCE40 UP5K, and a registered one-hot of 512 slots fed the memory
+    address through 256-input ORs.)
     """
 
-    def __init__(self, slots, chunk=16):
-        self.slots, self.chunk = slots, chunk
-        super().__init__({"load": In(1), "flags": In(slots), "take": In(1),
-                          "first": Out(slots), "valid": Out(1)})
+    def __init__(self, slots, data_bits=0, chunk=16):
+        assert chunk & (chunk - 1) == 0
+        self.slots, self.data_bits, self.chunk = slots, data_bits, chunk
+        super().__init__({"load": In(1), "flags": In(slots), "data": In(slots * data_bits), "take": In(1),
+                          "index": Out(range(max(slots, 2))), "word": Out(data_bits), "valid": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
         chunks = [(lo, min(lo + self.chunk, self.slots)) for lo in range(0, self.slots, self.chunk)]
+        local_bits = (self.chunk - 1).bit_length()
         pending = Signal(self.slots)
         nonempty = Signal(len(chunks))
+        chosen = Signal(len(chunks))                 # registered one-hot of the taken event's chunk
+        local_index = [Signal(local_bits, name=f"index{k}") for k in range(len(chunks))]
+        local_word = [Signal(self.data_bits, name=f"word{k}") for k in range(len(chunks))]
         m.submodules.pick = pick = FirstSet(len(chunks))
         m.d.comb += pick.i.eq(nonempty)
-        firsts, rests = [], []
-        for k, (lo, hi) in enumerate(chunks):
-            m.submodules[f"chunk{k}"] = local = FirstSet(hi - lo)
-            m.d.comb += local.i.eq(pending[lo:hi])
-            firsts.append(Mux(pick.first[k], local.first, 0))
-            rests.append(Mux(pick.first[k], pending[lo:hi] & local.below, pending[lo:hi]))
         with m.If(self.load):
             m.d.sync += [pending.eq(self.flags),
                          nonempty.eq(Cat(self.flags[lo:hi].any() for lo, hi in chunks))]
-        with m.Elif(self.take):
-            m.d.sync += [pending.eq(Cat(rests)),
-                         nonempty.eq(Cat(Mux(pick.first[k], two_or_more(pending[lo:hi]), nonempty[k])
-                                         for k, (lo, hi) in enumerate(chunks))),
-                         self.first.eq(Cat(firsts)), self.valid.eq(pick.any)]
+        for k, (lo, hi) in enumerate(chunks):
+            m.submodules[f"chunk{k}"] = local = FirstSet(hi - lo)
+            m.d.comb += local.i.eq(pending[lo:hi])
+            with m.If(~self.load & self.take):
+                with m.If(pick.first[k]):
+                    m.d.sync += [pending[lo:hi].eq(pending[lo:hi] & local.below),
+                                 nonempty[k].eq(two_or_more(pending[lo:hi]))]
+                m.d.sync += local_index[k].eq(onehot_index(local.first, local_bits))
+                if self.data_bits:
+                    words = [self.data.word_select(i, self.data_bits) for i in range(lo, hi)]
+                    m.d.sync += local_word[k].eq(or_select(local.first, words))
+        with m.If(~self.load & self.take):
+            m.d.sync += [chosen.eq(pick.first), self.valid.eq(pick.any)]
+        m.d.comb += [
+            self.index.eq(Cat(or_select(chosen, local_index), onehot_index(chosen))),
+            self.word.eq(or_select(chosen, local_word)),
+        ]
         return m
 
 
@@ -93,3 +110,13 @@ def two_or_more(bits):
         nodes = [(l[0] | r[0], l[1] | r[1] | (l[0] & r[0])) if r is not None else l
                  for l, r in ((pair[0], pair[1] if len(pair) > 1 else None) for pair in pairs)]
     return nodes[0][1]
+
+
+def or_select(onehot, words):
+    """The word whose one-hot bit is set (AND-OR multiplexer); zero if none is.
+    The OR is a balanced tree: log depth (a linear chain is slow, and deep enough on a
+    256-input core to exhaust yosys's stack)."""
+    terms = [Mux(onehot[i], w, 0) for i, w in enumerate(words)]
+    while len(terms) > 1:
+        terms = [reduce(or_, terms[i:i + 2]) for i in range(0, len(terms), 2)]
+    return terms[0]

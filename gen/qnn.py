@@ -4,8 +4,7 @@ from amaranth.hdl import Cat, Mux
 from amaranth.lib import stream
 from amaranth.lib.wiring import In, Out
 
-from .engine import EventCore, or_select
-from .priority import onehot_index
+from .engine import EventCore
 
 
 class QNNCore(EventCore):
@@ -15,19 +14,27 @@ class QNNCore(EventCore):
     Events are the non-zero activations; each costs one cycle per neuron group.
     """
 
-    in_name, out_name, timesteps, registered_contribution = "acts_in", "acts_out", 1, True
+    in_name, out_name, timesteps, pipeline = "acts_in", "acts_out", 1, 2
 
     def __init__(self, params, weights):
-        self.element_bits = self.fire_steps = params.B
+        self.fire_steps = params.B
         super().__init__(params, weights, {
             "threshold": In(params.theta_width),
             "acts_in": In(stream.Signature(params.n_in * params.B)),
             "acts_out": Out(stream.Signature(params.n_out * params.B)),
         })
 
-    def decode(self, m, first, beat):
-        B, n = self.params.B, self.params.n_in
-        return onehot_index(first), or_select(first, [beat.word_select(i, B) for i in range(n)])
+    def slot_layout(self):
+        return self.params.n_in, self.params.B
+
+    def slot_flags(self, payload):
+        return Cat(payload.word_select(i, self.params.B).any() for i in range(self.params.n_in))
+
+    def slot_data(self, beat):
+        return beat
+
+    def decode(self, index, word):
+        return index, word
 
     def contribution(self, w, a):
         return w * a

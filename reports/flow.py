@@ -91,6 +91,9 @@ def describe_failure(name, log, log_path):
         re.search(r"Unable to find a placement location for cell '[^']*' of type '?(\w+)", log)
     if m:
         return f"design does not fit: ran out of {m.group(1)} cells during placement (log: {log_path})"
+    m = re.search(r"Failed to expand region .* of (\d+) (\w+)s", log)
+    if m:
+        return f"design does not fit: needs {m.group(1)} {m.group(2)}, more than the device has (log: {log_path})"
     err = re.findall(r"^ERROR: (.*)$", log, re.M)
     return f"{name} failed: {err[-1] if err else 'see log'} (log: {log_path})"
 

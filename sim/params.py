@@ -56,6 +56,9 @@ class CoreParams:
             raise ParamError(f"{option('lanes')} {self.lanes} does not divide --n-out {self.n_out}: "
                              f"legal is one of {divisors}")
 
+    def as_dict(self):
+        return {"W": self.W, "S": self.S, "T": self.T, "n_in": self.n_in, "n_out": self.n_out, "lanes": self.lanes}
+
     # --- the bit budget and the twin precision (SPEC section 1) ---
     @property
     def BB(self):
@@ -136,18 +139,18 @@ class CoreParams:
     # --- timing (see gen/engine.py for the schedule) ---
     def snn_cycles(self, set_bits, steps=1):
         """Cycles for `steps` SNN beats carrying `set_bits` set spike bits in total."""
-        return self.groups * (set_bits + steps * self.S) + 3 * steps
+        return self.groups * (set_bits + steps * self.S) + 4 * steps
 
     def qnn_cycles(self, nonzero):
         """Cycles for one QNN beat with `nonzero` non-zero activations."""
-        return self.groups * (nonzero + self.B) + 3 + (nonzero > 0)   # +1: the registered product
+        return self.groups * (nonzero + self.B) + 5
 
     def cycle_formulas(self):
         G = self.groups
         return {
-            "snn_beat": f"{G}*(e + {self.S}) + 3",
-            "snn_inference": f"{G}*(E + {self.S * self.T}) + {3 * self.T}",
-            "qnn_beat": f"{G}*(n + {self.B}) + 3 + [n > 0]",
+            "snn_beat": f"{G}*(e + {self.S}) + 4",
+            "snn_inference": f"{G}*(E + {self.S * self.T}) + {4 * self.T}",
+            "qnn_beat": f"{G}*(n + {self.B}) + 5",
             "where": ("e: set spike bits in the beat (= non-zero inputs for S=1); E: e summed over "
                       "an inference; n: non-zero activations; input handshake to output handshake, "
                       "output ready held high"),

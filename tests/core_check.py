@@ -10,7 +10,7 @@ from gen import QNNCore, SNNCore
 from sim.params import CoreParams
 from sim.stimulus import pack
 from sim.twin import qnn_forward, snn_forward
-from stream_bench import run_stream
+from gen.simulate import run_stream
 
 
 def check_snn(params, weights, spikes, theta, **stream_opts):

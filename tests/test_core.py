@@ -48,7 +48,7 @@ def test_manifest_contents(tmp_path):
     assert qports["acts_in__payload"] == 60 and qports["acts_out__payload"] == 36
     assert m["modules"]["qnn"]["module"] == f"{name}_qnn"
     assert m["widths"]["membrane"] == p.acc_width
-    assert m["cycles"]["snn_beat"] == "2*(e + 3) + 3"
+    assert m["cycles"]["snn_beat"] == "2*(e + 3) + 4"
     assert m["weights"]["source"] == "uniform random, numpy seed 7"
     assert m["tools"]["amaranth"] == "0.5.10"
     verilog = (tmp_path / "rtl" / f"{name}.v").read_text()

@@ -7,7 +7,7 @@ from gen import QNNCore
 from sim.params import CoreParams
 from sim.stimulus import activations, pack, random_weights
 from core_check import GRID_CASES, check_qnn, small_params
-from stream_bench import run_stream
+from gen.simulate import run_stream
 
 
 def grid_point(W, S, T):

@@ -7,7 +7,7 @@ from gen import SNNCore
 from sim.params import CoreParams
 from sim.stimulus import pack, random_weights, spike_train
 from core_check import GRID_CASES, check_snn, small_params
-from stream_bench import run_stream
+from gen.simulate import run_stream
 
 
 def stimulus(p, rng):

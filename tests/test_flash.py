@@ -1,0 +1,32 @@
+"""boards.flash: bitstreams for both boards from the yowasp toolchain; programming stops
+with a clear message when no programmer (or board) is there."""
+
+import os
+
+import pytest
+
+from boards import flash
+
+SMALL = ["--W", "4", "--S", "1", "--T", "2", "--n-in", "8", "--n-out", "2"]
+
+
+@pytest.mark.parametrize("board, ext", [("icebreaker", "bin"), ("ulx3s", "bit")])
+def test_build_only_makes_a_bitstream(board, ext, tmp_path, capsys):
+    assert flash.main(["--board", board, "--build-only", "--out", str(tmp_path)] + SMALL) == 0
+    out = capsys.readouterr().out
+    path = out.split("bitstream ")[1].split()[0]
+    assert path.endswith(f"top.{ext}") and os.path.getsize(path) > 10_000
+    assert "MHz (board clock" in out
+
+
+def test_programming_without_a_programmer_says_what_is_missing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                                                if not os.path.exists(os.path.join(p, "iceprog"))))
+    assert flash.main(["--board", "icebreaker", "--out", str(tmp_path)] + SMALL) == 2
+    err = capsys.readouterr().err
+    assert "iceprog not found" in err and "the bitstream is" in err and "Traceback" not in err
+
+
+def test_bad_options_exit_2(capsys):
+    assert flash.main(["--baud", "10"] + SMALL) == 2
+    assert "--baud 10" in capsys.readouterr().err

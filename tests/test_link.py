@@ -1,0 +1,57 @@
+"""boards.link through the simulated board top (boards.top + bit-level UART): every
+command, and every error the link must reject, report and recover from."""
+
+import pytest
+
+from boards import protocol as P
+from boards.host import Link, SimulatedBoard
+from boards.top import LEDS, BoardTop
+from gen.manifest import core_id
+from gen.weights import make_weights
+from sim.params import CoreParams
+
+
+@pytest.fixture
+def board():
+    p = CoreParams(4, 2, 2, 8, 2)
+    weights, _ = make_weights(p, None, 3)
+    return SimulatedBoard(BoardTop(p, weights, divisor=4)), p, weights
+
+
+def answer(port, data):
+    port.write(data)
+    return P.read_frame(port.read)
+
+
+
+def test_commands(board):
+    port, p, weights = board
+    link = Link(port)
+    assert int.from_bytes(link.request(P.CMD_ID), "little") == core_id(p, weights)
+    assert link.request(P.CMD_THRESHOLD, P.to_bytes(7, p.theta_width)) == b""
+    assert link.request(P.CMD_CYCLES) == bytes(4)
+    out = link.request(P.CMD_BEAT, P.to_bytes(0, p.n_in * p.S))      # no spikes: nothing fires
+    assert out == bytes(P.nbytes(p.n_out * p.S + 1))
+    assert int.from_bytes(link.request(P.CMD_CYCLES), "little") == p.snn_cycles(0)   # handshake to handshake
+
+
+@pytest.mark.parametrize("bad, error", [
+    (lambda f: f[:-1] + bytes([f[-1] ^ 0x40]), P.ERR_CHECKSUM),
+    (lambda f: P.frame(P.CMD_BEAT, bytes(200)), P.ERR_LENGTH),
+    (lambda f: P.frame(0x77), P.ERR_COMMAND),
+])
+def test_bad_frames_are_reported_and_the_link_recovers(board, bad, error):
+    port, p, weights = board
+    good = P.frame(P.CMD_ID)
+    assert answer(port, bad(good)) == (error, b"")
+    assert answer(port, good) == (P.CMD_ID, core_id(p, weights).to_bytes(8, "little"))
+
+
+def test_framing_error_is_reported_and_the_link_recovers(board):
+    port, p, weights = board
+    port.corrupt = 3                         # a payload byte with a 0 stop bit
+    port.write(P.frame(P.CMD_THRESHOLD, P.to_bytes(0x1234, p.theta_width)))
+    assert P.read_frame(port.read) == (P.ERR_FRAMING, b"")
+    port.from_board.clear()
+    port.read(1)                             # let the rest of the broken frame drain
+    assert answer(port, P.frame(P.CMD_ID)) == (P.CMD_ID, core_id(p, weights).to_bytes(8, "little"))

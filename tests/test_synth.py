@@ -1,0 +1,64 @@
+"""reports.synth: small cores through the whole open flow, on iCE40 and ECP5."""
+
+import json
+import os
+
+import pytest
+
+from reports import synth
+from sim.params import CoreParams
+
+
+@pytest.fixture(scope="module")
+def ice40_small(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth")
+    results = {n_out: synth.build("snn", CoreParams(4, 1, 2, 6, n_out), "ice40-up5k", workdir=str(out / str(n_out)))
+               for n_out in (2, 4)}
+    return results
+
+
+def test_ice40_flow_results_are_consistent(ice40_small):
+    r = ice40_small[2]
+    assert r["fmax_mhz"] > 0 and r["freq_constraint_mhz"] == 40.0
+    for cell, u in r["placed"]["utilization"].items():
+        assert 0 < u["used"] <= u["available"]
+        assert u["percent"] == pytest.approx(100 * u["used"] / u["available"], abs=0.01)
+    assert all(r["core"][k] + r["harness"][k] == r["top"][k] for k in r["core"])
+    assert r["core"]["bram"] >= 1            # the weights sit in block RAM
+    assert r["placed"]["critical_paths"][0]["delay_ns"] > 0
+    bitstream = os.path.join(r["workdir"], r["placed"]["bitstream"])
+    assert os.path.getsize(bitstream) > 1000
+
+
+def test_more_neurons_never_use_fewer_luts(ice40_small):
+    assert ice40_small[4]["core"]["lut4"] >= ice40_small[2]["core"]["lut4"]
+    assert ice40_small[4]["core"]["ff"] > ice40_small[2]["core"]["ff"]
+
+
+def test_cli_writes_json_and_markdown_for_ecp5(tmp_path, capsys):
+    assert synth.main(["--W", "4", "--S", "1", "--T", "2", "--n-in", "4", "--n-out", "2",
+                       "--target", "ecp5-85k", "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "bb_w4s1t2_4x2"
+    results = json.loads((folder / "ecp5-85k.json").read_text())
+    assert [r["kind"] for r in results] == ["snn", "qnn"]
+    assert all(r["fmax_mhz"] > 0 and "TRELLIS_COMB" in r["placed"]["utilization"] for r in results)
+    assert "| bb_w4s1t2_4x2_qnn |" in (folder / "ecp5-85k.md").read_text()
+    assert "Fmax MHz" in capsys.readouterr().out
+
+
+def exit_code(main, argv):
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--W", "0", "--S", "1", "--T", "1"], "--W 0"),
+    (["--W", "4", "--S", "1", "--T", "1", "--target", "xc7"], "--target"),
+    (["--W", "4", "--S", "1", "--T", "1", "--freq", "-5"], "--freq -5"),
+])
+def test_usage_errors_exit_2(argv, words, capsys, tmp_path):
+    assert exit_code(synth.main, argv + ["--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
