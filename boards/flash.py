@@ -13,7 +13,7 @@ import sys
 
 from gen.weights import make_weights
 from reports.flow import FlowError, parse_report, tool
-from sim.cli import UsageParser
+from sim.cli import UsageParser, add_core_params
 from sim.params import CoreParams, ParamError
 
 from .top import PlatformTop
@@ -68,13 +68,7 @@ def program(programmer, board, bitstream):
 def parse_args(argv):
     ap = UsageParser(prog="python -m boards.flash", description=__doc__.split("\n\n")[0])
     ap.add_argument("--board", choices=sorted(BOARDS), default="icebreaker")
-    ap.add_argument("--W", type=int, default=8)
-    ap.add_argument("--S", type=int, default=2)
-    ap.add_argument("--T", type=int, default=2)
-    ap.add_argument("--n-in", type=int, default=64)
-    ap.add_argument("--n-out", type=int, default=16)
-    ap.add_argument("--lanes", type=int, default=None)
-    ap.add_argument("--seed", type=int, default=0, help="weights seed (default 0)")
+    add_core_params(ap)
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--build-only", action="store_true", help="stop after the bitstream")
     ap.add_argument("--programmer", choices=sorted(PROGRAM), default=None, help="default: the board's usual one")

@@ -14,7 +14,7 @@ import numpy as np
 
 from gen.manifest import core_id
 from gen.weights import make_weights
-from sim.cli import UsageParser
+from sim.cli import UsageParser, add_core_params
 from sim.params import CoreParams, ParamError
 from sim.stimulus import pack, spike_train, unpack
 from sim.twin import snn_forward
@@ -137,13 +137,7 @@ def parse_args(argv):
     where.add_argument("--sim", action="store_true", help="run against the simulated board top")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--sim-divisor", type=int, default=4, help="clock cycles per UART bit in --sim (default 4)")
-    ap.add_argument("--W", type=int, default=8)
-    ap.add_argument("--S", type=int, default=2)
-    ap.add_argument("--T", type=int, default=2)
-    ap.add_argument("--n-in", type=int, default=64)
-    ap.add_argument("--n-out", type=int, default=16)
-    ap.add_argument("--lanes", type=int, default=None)
-    ap.add_argument("--seed", type=int, default=0, help="weights seed the bitstream was built with (default 0)")
+    add_core_params(ap, "weights seed the bitstream was built with (default 0)")
     ap.add_argument("--threshold", type=int, default=None, help="default: n_in * w_max * K / 8")
     ap.add_argument("--inputs", metavar="FILE.npy", help="spike levels, shape (inferences, T, n_in)")
     ap.add_argument("--spike-rate", type=float, default=0.1, help="random inputs at this rate (default 0.1)")

@@ -7,21 +7,19 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 
-def check_divisor(divisor):
-    if divisor < 4:
-        raise ValueError(f"UART divisor {divisor} is too small: the clock must be at least 4x the baud rate")
+class _UART(wiring.Component):
+    def __init__(self, divisor):
+        if divisor < 4:
+            raise ValueError(f"UART divisor {divisor} is too small: the clock must be at least 4x the baud rate")
+        self.divisor = divisor
+        super().__init__()
 
 
-class UARTTx(wiring.Component):
+class UARTTx(_UART):
     """Sends each byte of `i` as start bit, 8 data bits LSB first, stop bit on `tx`."""
 
     i: In(stream.Signature(8))
     tx: Out(1, init=1)
-
-    def __init__(self, divisor):
-        check_divisor(divisor)
-        self.divisor = divisor
-        super().__init__()
 
     def elaborate(self, platform):
         m = Module()
@@ -40,7 +38,7 @@ class UARTTx(wiring.Component):
         return m
 
 
-class UARTRx(wiring.Component):
+class UARTRx(_UART):
     """Receives bytes from `rx` into `o`. A byte whose stop bit is 0 is dropped and pulses
     `framing_error`; a byte that arrives while `o` still holds one pulses `overrun`."""
 
@@ -48,11 +46,6 @@ class UARTRx(wiring.Component):
     o: Out(stream.Signature(8))
     framing_error: Out(1)
     overrun: Out(1)
-
-    def __init__(self, divisor):
-        check_divisor(divisor)
-        self.divisor = divisor
-        super().__init__()
 
     def elaborate(self, platform):
         m = Module()

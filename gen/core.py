@@ -79,6 +79,7 @@ def write_all(out, files):
     try:
         for fname, text in files.items():
             fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{fname}.")
+            os.fchmod(fd, 0o644)        # mkstemp makes 0600; generated files are ordinary files
             staged.append((tmp, os.path.join(out, fname)))
             with os.fdopen(fd, "w") as f:
                 f.write(text)

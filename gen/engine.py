@@ -80,10 +80,10 @@ class EventCore(wiring.Component):
         G, lanes, W, steps = p.groups, p.lanes, p.W, self.fire_steps
         inp, out = getattr(self, self.in_name), getattr(self, self.out_name)
 
-        # --- weights in block memory, one row of `lanes` weights per (input, group)
+        # --- weights in block memory, one row of `lanes` weights per (input, group);
+        # `ram_style`, as yosys keeps a small ROM in LUTs otherwise
         m.submodules.weights = mem = Memory(shape=unsigned(lanes * W), depth=p.n_in * G,
-                                            init=weight_words(p, self.weights),
-                                            attrs={"ram_style": "block"})  # yosys keeps a small ROM in LUTs otherwise
+                                            init=weight_words(p, self.weights), attrs={"ram_style": "block"})
         rd = mem.read_port()
 
         # --- stage 0: the beat and its queue of pending events
@@ -175,7 +175,8 @@ class EventCore(wiring.Component):
                         m.d.sync += g.eq(0)
                 m.d.comb += queue.take.eq(~primed | ~ev_valid | (g == G - 1))
                 with m.If(exhausted[-1] & (~out_valid | out.ready)):
-                    m.d.sync += [primed.eq(0), exhausted.eq(0), fire_g.eq(0), fire_b.eq(steps - 1), theta_b.eq(theta_top)]
+                    m.d.sync += [primed.eq(0), exhausted.eq(0),
+                                 fire_g.eq(0), fire_b.eq(steps - 1), theta_b.eq(theta_top)]
                     m.next = "FIRE"
 
             with m.State("FIRE"):
