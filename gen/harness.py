@@ -8,7 +8,8 @@ core can be placed and routed on a small package (UP5K sg48 has 39 IOs).
   small next to a big core while every payload bit is still driven by a flip-flop;
 * `go` is the core's input `valid`, `take` its output `ready`; `in_ready` and
   `out_valid` come back out; an output beat is captured into the output register as it
-  moves.
+  moves, folded to at most `max_outputs` bits (bit i is the XOR of payload bits i,
+  i + max_outputs, ...), so every output bit stays observable.
 
 Its own cost (two shift registers, an enable) is what `reports.synth` subtracts.
 """
@@ -27,8 +28,8 @@ class SerialHarness(wiring.Component):
     in_ready: Out(1)
     out_valid: Out(1)
 
-    def __init__(self, core, max_inputs=64):
-        self.core, self.max_inputs = core, max_inputs
+    def __init__(self, core, max_inputs=32, max_outputs=32):
+        self.core, self.max_inputs, self.max_outputs = core, max_inputs, max_outputs
         super().__init__()
 
     def elaborate(self, platform):
@@ -38,11 +39,13 @@ class SerialHarness(wiring.Component):
         n = len(inp.payload)
         k = min(n, self.max_inputs)
         shift_in = Signal(k + len(core.threshold))
-        shift_out = Signal(len(out.payload))
+        width = min(len(out.payload), self.max_outputs)
+        shift_out = Signal(width)
+        folded = Cat(Cat(out.payload[j] for j in range(i, len(out.payload), width)).xor() for i in range(width))
         with m.If(self.shift):
             m.d.sync += shift_in.eq(Cat(shift_in[1:], self.sdi))
         with m.If(out.valid & out.ready):
-            m.d.sync += shift_out.eq(out.payload)
+            m.d.sync += shift_out.eq(folded)
         with m.Elif(self.shift):
             m.d.sync += shift_out.eq(shift_out >> 1)
         m.d.comb += [
