@@ -103,20 +103,24 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
-        name = default_name(params)
-        folder = os.path.join(args.out, name)
-        results = []
-        for kind in (("snn", "qnn") if args.kind == "both" else (args.kind,)):
-            print(f"[{kind}] synthesizing and placing {name} for {args.target} ...", file=sys.stderr, flush=True)
-            results.append(build(kind, params, args.target, args.freq, args.seed,
-                                 os.path.join(folder, args.target)))
-    except (ParamError, FlowError) as e:
+    except ParamError as e:
         print(f"python -m reports.synth: error: {e}", file=sys.stderr)
         return 2
-    write_report(results, folder, args.target, f"{name} on {args.target}")
-    print(table(results))
-    print(f"written: {os.path.join(folder, args.target)}.json / .md", file=sys.stderr)
-    return 0
+    name = default_name(params)
+    folder = os.path.join(args.out, name)
+    results, failed = [], False
+    for kind in (("snn", "qnn") if args.kind == "both" else (args.kind,)):
+        print(f"[{kind}] synthesizing and placing {name} for {args.target} ...", file=sys.stderr, flush=True)
+        try:
+            results.append(build(kind, params, args.target, args.freq, args.seed, os.path.join(folder, args.target)))
+        except (ParamError, FlowError) as e:     # the other core may still build
+            print(f"python -m reports.synth: error: {e}", file=sys.stderr)
+            failed = True
+    if results:
+        write_report(results, folder, args.target, f"{name} on {args.target}")
+        print(table(results))
+        print(f"written: {os.path.join(folder, args.target)}.json / .md", file=sys.stderr)
+    return 2 if failed else 0
 
 
 if __name__ == "__main__":
