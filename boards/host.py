@@ -112,19 +112,18 @@ def run(link, params, weights, spikes, threshold):
     if got_id != expected_id:
         raise P.LinkError(f"the board runs core {got_id:016x}, not {expected_id:016x}: "
                           f"rebuild with boards.flash for these parameters and weights")
-    core = params
-    link.request(P.CMD_THRESHOLD, P.to_bytes(threshold, core.theta_width))
-    in_bits, out_bits = core.n_in * core.S, core.n_out * core.S + 1
+    link.request(P.CMD_THRESHOLD, P.to_bytes(threshold, params.theta_width))
+    in_bits, out_bits = params.n_in * params.S, params.n_out * params.S + 1
     cycles_before = int.from_bytes(link.request(P.CMD_CYCLES), "little")
     start = time.perf_counter()
     words = [int.from_bytes(link.request(P.CMD_BEAT, P.to_bytes(w, in_bits)), "little")
-             for w in pack(spikes.reshape(-1, core.n_in), core.S)]
+             for w in pack(spikes.reshape(-1, params.n_in), params.S)]
     seconds = time.perf_counter() - start
     core_cycles = int.from_bytes(link.request(P.CMD_CYCLES), "little") - cycles_before
-    got = unpack([w & ((1 << (out_bits - 1)) - 1) for w in words], core.n_out, core.S)
+    got = unpack([w & ((1 << (out_bits - 1)) - 1) for w in words], params.n_out, params.S)
     lasts = [w >> (out_bits - 1) for w in words]
-    want = snn_forward(weights, spikes, threshold, core.S).reshape(-1, core.n_out)
-    want_last = list(np.tile(np.arange(core.T) == core.T - 1, len(spikes)).astype(int))
+    want = snn_forward(weights, spikes, threshold, params.S).reshape(-1, params.n_out)
+    want_last = list(np.tile(np.arange(params.T) == params.T - 1, len(spikes)).astype(int))
     mismatches = int((got != want).any(axis=1).sum() + sum(a != b for a, b in zip(lasts, want_last)))
     return {"beats": len(words), "inferences": len(spikes), "mismatched_beats": mismatches,
             "seconds": seconds, "beats_per_s": len(words) / seconds, "core_cycles": core_cycles}

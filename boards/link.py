@@ -8,6 +8,8 @@ not match the command, an unknown command or a UART framing error are answered w
 an error frame, and the link waits for the next frame.
 """
 
+from contextlib import contextmanager
+
 from amaranth.hdl import Const, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -55,47 +57,51 @@ class HostLink(wiring.Component):
             m.next = "ANSWER"
 
         byte = self.rx.payload
+        expected, known = Signal(8), Signal()   # the payload length the received code takes
+        for cmd, n in self.lengths.items():
+            with m.If(code == cmd):
+                m.d.comb += [expected.eq(n), known.eq(1)]
+
+        @contextmanager
+        def receiving(state):
+            """A state that takes one byte: a framing error is answered; the byte joins the sum."""
+            with m.State(state):
+                m.d.comb += self.rx.ready.eq(1)
+                with m.If(self.framing_error):
+                    answer_with(m, P.ERR_FRAMING)
+                with m.Elif(self.rx.valid):
+                    m.d.sync += total.eq(total + byte)
+                    yield
+
         with m.FSM():
             with m.State("SYNC"):
                 m.d.comb += self.rx.ready.eq(1)
                 with m.If(self.rx.valid & (byte == P.HOST_SYNC)):
                     m.next = "CODE"
-            for state, nxt in (("CODE", "LENGTH"), ("LENGTH", None), ("PAYLOAD", None), ("CHECK", None)):
-                with m.State(state):
-                    m.d.comb += self.rx.ready.eq(1)
-                    with m.If(self.framing_error):
-                        answer_with(m, P.ERR_FRAMING)
-                    with m.Elif(self.rx.valid):
-                        m.d.sync += total.eq(total + byte)
-                        if state == "CODE":
-                            m.d.sync += code.eq(byte)
-                            m.next = "LENGTH"
-                        elif state == "LENGTH":
-                            m.d.sync += [length.eq(byte), count.eq(0)]
-                            m.next = "PAYLOAD"
-                            with m.If(byte == 0):
-                                m.next = "CHECK"
-                        elif state == "PAYLOAD":
-                            for i in range(max_in):
-                                with m.If(count == i):
-                                    m.d.sync += buf.word_select(i, 8).eq(byte)
-                            m.d.sync += count.eq(count + 1)
-                            with m.If(count + 1 == length):
-                                m.next = "CHECK"
-                        else:
-                            expected = Signal(8)
-                            known = Signal()
-                            for cmd, n in self.lengths.items():
-                                with m.If(code == cmd):
-                                    m.d.comb += [expected.eq(n), known.eq(1)]
-                            with m.If(((total + byte) & 0xFF) != 0):
-                                answer_with(m, P.ERR_CHECKSUM)
-                            with m.Elif(~known):
-                                answer_with(m, P.ERR_COMMAND)
-                            with m.Elif(length != expected):
-                                answer_with(m, P.ERR_LENGTH)
-                            with m.Else():
-                                m.next = "EXECUTE"
+            with receiving("CODE"):
+                m.d.sync += code.eq(byte)
+                m.next = "LENGTH"
+            with receiving("LENGTH"):
+                m.d.sync += [length.eq(byte), count.eq(0)]
+                m.next = "PAYLOAD"
+                with m.If(byte == 0):
+                    m.next = "CHECK"
+            with receiving("PAYLOAD"):
+                for i in range(max_in):
+                    with m.If(count == i):
+                        m.d.sync += buf.word_select(i, 8).eq(byte)
+                m.d.sync += count.eq(count + 1)
+                with m.If(count + 1 == length):
+                    m.next = "CHECK"
+            with receiving("CHECK"):
+                with m.If(((total + byte) & 0xFF) != 0):
+                    answer_with(m, P.ERR_CHECKSUM)
+                with m.Elif(~known):
+                    answer_with(m, P.ERR_COMMAND)
+                with m.Elif(length != expected):
+                    answer_with(m, P.ERR_LENGTH)
+                with m.Else():
+                    m.next = "EXECUTE"
 
             with m.State("EXECUTE"):
                 with m.If(code == P.CMD_ID):

@@ -8,7 +8,7 @@ import pytest
 
 from gen import QNNCore, SNNCore
 from sim.params import CoreParams
-from sim.stimulus import pack
+from sim.stimulus import pack, random_weights
 from sim.twin import qnn_forward, snn_forward
 from gen.simulate import run_stream
 
@@ -45,6 +45,11 @@ GRID = list(itertools.product([1, 2, 4, 8, 16], [1, 2, 4], [1, 2, 4, 8]))
 QUICK = [(1, 1, 4), (2, 4, 1), (4, 2, 8), (8, 2, 2), (16, 4, 2), (8, 1, 1), (16, 1, 8), (2, 2, 4)]
 # The whole grid; points outside QUICK are marked slow (`-m "not slow"` skips them; CI runs all).
 GRID_CASES = [pytest.param(*g, marks=() if g in QUICK else pytest.mark.slow) for g in GRID]
+
+
+def weight_cases(p, rng):
+    """Random weights, then every weight at the most negative, then at the largest value."""
+    return [random_weights(p, rng), np.full((p.n_out, p.n_in), p.w_min), np.full((p.n_out, p.n_in), p.w_max)]
 
 
 def small_params(W, S, T, rng):

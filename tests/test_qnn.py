@@ -6,7 +6,7 @@ import pytest
 from gen import QNNCore
 from sim.params import CoreParams
 from sim.stimulus import activations, pack, random_weights
-from core_check import GRID_CASES, check_qnn, small_params
+from core_check import GRID_CASES, check_qnn, small_params, weight_cases
 from gen.simulate import run_stream
 
 
@@ -17,8 +17,7 @@ def grid_point(W, S, T):
     corners = [np.zeros(p.n_in, int), np.full(p.n_in, p.L)]
     acts = np.stack(corners + [activations(rng, p.n_in, p.L, s) for s in (0.0, 0.5, 0.9, 0.5, 0.0)])
     reach = max(1, p.n_in * p.w_max * p.L)
-    for case, weights in enumerate([random_weights(p, rng), np.full((p.n_out, p.n_in), p.w_min),
-                                    np.full((p.n_out, p.n_in), p.w_max)]):
+    for case, weights in enumerate(weight_cases(p, rng)):
         for theta in (int(rng.integers(1, reach + 1)), int(rng.integers(1, max(2, reach // p.L))), 1,
                       2 ** p.theta_width - 1):
             check_qnn(p, weights, acts, theta, seed=seed + [case, theta % 997], idle=0.3, backpressure=0.4)

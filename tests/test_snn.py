@@ -6,7 +6,7 @@ import pytest
 from gen import SNNCore
 from sim.params import CoreParams
 from sim.stimulus import pack, random_weights, spike_train
-from core_check import GRID_CASES, check_snn, small_params
+from core_check import GRID_CASES, check_snn, small_params, weight_cases
 from gen.simulate import run_stream
 
 
@@ -23,8 +23,7 @@ def grid_point(W, S, T):
     p = small_params(W, S, T, rng)
     spikes = stimulus(p, rng)
     reach = max(1, p.n_in * p.w_max * p.K)  # thresholds around the typical drive
-    for case, weights in enumerate([random_weights(p, rng), np.full((p.n_out, p.n_in), p.w_min),
-                                    np.full((p.n_out, p.n_in), p.w_max)]):
+    for case, weights in enumerate(weight_cases(p, rng)):
         for theta in (int(rng.integers(1, reach + 1)), 1, 2 ** p.theta_width - 1):
             check_snn(p, weights, spikes, theta, seed=seed + [case, theta % 997],
                       idle=0.3, backpressure=0.4)
