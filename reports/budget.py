@@ -1,0 +1,111 @@
+"""`python -m reports.budget`: measured energy per synaptic operation against the bit
+budget BB = W*S*T, over a grid of allocations (default W in {1,2,4,8}, S in {1,2,4},
+T in {1,2,4,8}), for the SNN core and its QNN twin, with a least-squares line and R^2
+(the second paper's Fig. 3, measured on gates).
+
+Each point is `reports.power.measure` (synthesis, gate-level simulation checked against
+the twin, toggles x coefficients), cached under reports/out/cache/energy/. Energy per
+synaptic op is pJ per inference / (n_in x n_out). Writes budget.json, budget.md and
+budget.png to reports/out/budget/.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+from sim.cli import UsageParser
+from sim.params import ParamError
+
+from .figure import figure
+from .flow import FlowError
+from .power import add_measure_options, check_rate, jobs_for, measure_all
+
+
+def fit(x, y):
+    """Least-squares line y = slope*x + intercept and its R^2."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (slope * x + intercept)
+    total = float(((y - y.mean()) ** 2).sum())
+    return {"slope": float(slope), "intercept": float(intercept),
+            "r2": 1.0 - float((residual ** 2).sum()) / total if total else 1.0, "points": len(x)}
+
+
+def summarize(results):
+    fits = {}
+    for kind in ("snn", "qnn"):
+        rs = [r for r in results if r["kind"] == kind]
+        if len(rs) > 1:
+            fits[kind] = fit([r["BB"] for r in rs], [r["pj_per_synapse"] for r in rs])
+    return fits
+
+
+def markdown(results, fits, args):
+    rows = ["| kind | W | S | T | BB | cycles/inf | pJ/inference | pJ/synaptic op | accumulate/MAC pJ | weight memory pJ |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(results, key=lambda r: (r["kind"], r["BB"], r["params"]["W"], r["params"]["S"])):
+        p = r["params"]
+        rows.append(f"| {r['kind']} | {p['W']} | {p['S']} | {p['T']} | {r['BB']} | {r['cycles_per_inference']:.1f} | "
+                    f"{r['pj_per_inference']:.1f} | {r['pj_per_synapse']:.4f} | "
+                    f"{r['pj_by_block']['accumulate/MAC']:.1f} | {r['pj_by_block']['weight memory']:.1f} |")
+    lines = [f"- {k.upper()}: pJ per synaptic op = {f['slope']:.5f} x BB + {f['intercept']:.4f}, "
+             f"R^2 = {f['r2']:.3f} ({f['points']} points)" for k, f in fits.items()]
+    return (f"# Energy per synaptic op vs bit budget, {args.n_in}x{args.n_out} cores on {args.target}, "
+            f"spike rate {args.spike_rate:g}\n\n" + "\n".join(lines) + "\n\n" + "\n".join(rows) + "\n")
+
+
+def plot(results, fits, path):
+    with figure(path) as ax:
+        for kind, marker in (("snn", "o"), ("qnn", "s")):
+            rs = [r for r in results if r["kind"] == kind]
+            x = np.array([r["BB"] for r in rs])
+            line = ax.scatter(x, [r["pj_per_synapse"] for r in rs], marker=marker, label=kind.upper())
+            if kind in fits:
+                f, xs = fits[kind], np.linspace(0, x.max(), 50)
+                ax.plot(xs, f["slope"] * xs + f["intercept"], color=line.get_facecolor()[0],
+                        label=f"{kind.upper()} fit, R^2 = {f['r2']:.2f}")
+        ax.set(xlabel="bit budget BB = W*S*T", ylabel="pJ per synaptic op (measured)",
+               title="measured energy vs bit budget")
+
+
+def parse_args(argv):
+    ap = UsageParser(prog="python -m reports.budget", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--W", type=int, nargs="+", default=[1, 2, 4, 8], help="weight bits (default 1 2 4 8)")
+    ap.add_argument("--S", type=int, nargs="+", default=[1, 2, 4], help="spike bits (default 1 2 4)")
+    ap.add_argument("--T", type=int, nargs="+", default=[1, 2, 4, 8], help="timesteps (default 1 2 4 8)")
+    ap.add_argument("--spike-rate", type=float, default=0.1, help="SNN input spike rate (default 0.1)")
+    ap.add_argument("--workers", type=int, default=None, help="parallel points (default: CPUs)")
+    add_measure_options(ap, n_in=32, n_out=8)
+    ap.set_defaults(inferences=4)
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        check_rate(args.spike_rate)
+        points = [(W, S, T, args.spike_rate) for W in args.W for S in args.S for T in args.T]
+        jobs = jobs_for(points, args)
+        print(f"{len(jobs)} measurements ({len(points)} allocations x SNN/QNN)", file=sys.stderr)
+        results = measure_all(jobs, args.workers, os.path.join(args.out, "cache"))
+    except (ParamError, FlowError) as e:
+        print(f"python -m reports.budget: error: {e}", file=sys.stderr)
+        return 2
+    fits = summarize(results)
+    out = os.path.join(args.out, "budget")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "budget.json"), "w") as f:
+        json.dump({"fits": fits, "spike_rate": args.spike_rate, "results": results}, f, indent=1)
+    text = markdown(results, fits, args)
+    with open(os.path.join(out, "budget.md"), "w") as f:
+        f.write(text)
+    plot(results, fits, os.path.join(out, "budget.png"))
+    print(text)
+    print(f"written: {out}/budget.json / .md / .png", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""`python -m reports.power --W 8 --S 2 --T 2 --spike-rate 0.1`: measured energy of an SNN
+core and its QNN twin, from toggles in a gate-level simulation of the synthesized netlist.
+
+Both cores get the same inputs: seeded S-bit spike trains at the spike rate for the SNN,
+and the same trains' spike counts (0..L) as the QNN's activations, so the QNN sees the
+activation sparsity that the SNN's rate implies. The gate-level outputs are compared
+beat by beat with the twin (a mismatch is an error, not a report).
+
+energy = sum over resource classes of toggles x pJ per toggle
+       + enabled block-RAM read cycles x pJ per read + clock cycles x pJ per cycle,
+with coefficients from `reports/coefficients/<family>.json` (or `--coefficients FILE`),
+each with its source. Reported per inference, per synapse (n_in x n_out) and per
+synaptic event (non-zero input x n_out), by resource class and by block.
+Writes JSON and Markdown to reports/out/power/<name>/.
+"""
+
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import numpy as np
+from amaranth.back import verilog
+
+from gen.core import default_name, make_cores
+from gen.weights import make_weights
+from sim.cli import UsageParser
+from sim.params import CoreParams, ParamError
+from sim.stimulus import pack, spike_train
+from sim.twin import qnn_forward, snn_forward
+
+from .activity import BLOCKS, gate_verilog, parse_saif, simulate, toggle_counts
+from .flow import TARGETS, FlowError, synthesize
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.path.join("reports", "out", "cache")    # netlists, gate-level builds, measurements
+
+
+def load_coefficients(family, path=None):
+    path = path or os.path.join(HERE, "coefficients", f"{family}.json")
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        per_toggle = {k: float(v["value"]) for k, v in data["per_toggle"].items()}
+        clock, bram = float(data["clock_per_cycle"]["value"]), float(data["bram_per_read"]["value"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ParamError(f"--coefficients {path}: not a coefficient file ({e!r}); see reports/coefficients/ice40.json")
+    if min([clock, bram, *per_toggle.values()]) < 0:
+        raise ParamError(f"--coefficients {path}: a coefficient is negative")
+    return {"per_toggle": per_toggle, "clock": clock, "bram": bram, "path": path}
+
+
+def gate_netlist(kind, params, weights, target, cache=CACHE):
+    """Synthesize one core (cached by its Verilog); returns (netlist dict, .gl.v path, module)."""
+    (module, core), = make_cores(params, weights, kind, default_name(params)).values()
+    text = verilog.convert(core, name=module)
+    key = hashlib.sha256(f"{target.name}\n{text}".encode()).hexdigest()[:16]
+    workdir = os.path.join(cache, "netlists", f"{module}-{key}")
+    netlist = f"{module}.{target.family}.json"
+    gl = os.path.join(workdir, netlist.replace(".json", ".gl.v"))
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "lock"), "w") as lock:      # parallel points may share a core
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(gl):
+            with open(os.path.join(workdir, f"{module}.v"), "w") as f:
+                f.write(text)
+            synthesize(os.path.join(workdir, f"{module}.v"), module, target, workdir)
+            gate_verilog(netlist, workdir)
+    with open(os.path.join(workdir, netlist)) as f:
+        return json.load(f), gl, module
+
+
+def stimulus(params, rate, inferences, seed):
+    """Spike trains (inferences, T, n_in) at `rate`, seeded by (seed, rate)."""
+    return spike_train(np.random.default_rng([seed, round(rate * 1e6)]), (inferences, params.T, params.n_in),
+                       params.S, rate)
+
+
+def default_threshold(params):
+    """A threshold about an eighth of the largest one-step drive: neurons fire at moderate inputs."""
+    return max(1, params.n_in * max(params.w_max, 1) * params.K // 8)
+
+
+def twin_case(kind, params, weights, spikes, theta):
+    """Beats and the twin's expected output beats for the activity testbench."""
+    if kind == "snn":
+        beats = pack(spikes.reshape(-1, params.n_in), params.S)
+        levels = snn_forward(weights, spikes, theta, params.S).reshape(-1, params.n_out)
+        lasts = np.tile(np.arange(params.T) == params.T - 1, len(spikes))
+        expected = [int(w) | (int(l) << (params.n_out * params.S)) for w, l in zip(pack(levels, params.S), lasts)]
+        events = int(np.count_nonzero(spikes))
+        return beats, expected, events, "spikes_in", "spikes_out"
+    counts = spikes.astype(np.int64).sum(axis=1)
+    beats = pack(counts, params.B)
+    expected = pack(qnn_forward(weights, counts, theta, params.L), params.B)
+    return beats, expected, int(np.count_nonzero(counts)), "acts_in", "acts_out"
+
+
+def energy(counts, coeffs):
+    """pJ by resource class (plus clock and BRAM reads) and by block, for one run."""
+    cycles = counts["clock_cycles"]
+    per_toggle = lambda cls: coeffs["per_toggle"].get(cls, coeffs["per_toggle"].get("other", 0.0))
+    by_class = {cls: t * per_toggle(cls) for cls, t in counts["toggles"].items() if cls != "bram"}
+    by_class["bram reads"] = counts["bram_read_fraction"] * cycles * coeffs["bram"]
+    by_class["clock"] = cycles * coeffs["clock"]
+    by_block = {b: 0.0 for b in BLOCKS}
+    for key, t in counts["by_block"].items():
+        block, cls = key.split("|")
+        if cls != "bram":
+            by_block[block] += t * per_toggle(cls)
+    by_block["weight memory"] += by_class["bram reads"]
+    by_block["clock"] = by_class["clock"]
+    return by_class, by_block
+
+
+def measure(kind, params, weights, target_name, rate, *, inferences=8, seed=0, theta=None, cache=CACHE):
+    """Build and simulate one core at one spike rate; returns its activity record (priced
+    by `price`). Raises FlowError on a gate-level mismatch with the twin."""
+    target = TARGETS[target_name]
+    theta = default_threshold(params) if theta is None else theta
+    netlist, gl, module = gate_netlist(kind, params, weights, target, cache)
+    spikes = stimulus(params, rate, inferences, seed)
+    beats, expected, events, src, snk = twin_case(kind, params, weights, spikes, theta)
+    in_bits = params.n_in * (params.S if kind == "snn" else params.B)
+    case = {"beats": [format(int(b), "x") for b in beats], "threshold": int(theta), "in": src, "out": snk,
+            "timeout_cycles": 1000 + 4 * len(beats) * params.groups * (in_bits + 16)}
+    report, saif = simulate(gl, module, target.family, case, os.path.join(cache, "gatesim"))
+    got = [int(b, 16) for b in report["beats"]]
+    if len(got) != len(expected):
+        raise FlowError(f"gate-level {module} gave {len(got)} output beats, the twin {len(expected)}")
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if g != int(e):
+            raise FlowError(f"gate-level {module} on {target_name} differs from the twin at output beat {i}: "
+                            f"got {g:#x}, twin {int(e):#x}")
+    counts = toggle_counts(netlist, module, parse_saif(saif))
+    return {
+        "kind": kind, "module": module, "target": target_name, "params": params.as_dict(), "BB": params.BB,
+        "spike_rate": rate, "threshold": int(theta), "inferences": inferences, "seed": seed,
+        "beats_checked": len(got), "events": events, "events_per_inference": events / inferences,
+        "cycles_per_inference": counts["clock_cycles"] / inferences, "counts": counts,
+    }
+
+
+def price(record, coeffs):
+    """The activity record with its energy: per inference, per synapse, per event op, by
+    resource class and by block."""
+    p, n = record["params"], record["inferences"]
+    by_class, by_block = energy(record["counts"], coeffs)
+    total = sum(by_class.values())
+    per_inf = total / n
+    return dict(record, coefficients=coeffs["path"], pj_per_inference=per_inf,
+                pj_per_synapse=per_inf / (p["n_in"] * p["n_out"]),
+                pj_per_event_op=total / (record["events"] * p["n_out"]) if record["events"] else None,
+                pj_by_class={k: v / n for k, v in by_class.items()},
+                pj_by_block={k: v / n for k, v in by_block.items()})
+
+
+MEASURE_SOURCES = ["gen/*.py", "reports/flow.py", "reports/activity.py", "reports/cocotb_activity.py"]
+
+
+def point_key(job):
+    """Cache key of a measurement: the job and every source that changes the toggles."""
+    import glob
+    digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode())
+    root = os.path.dirname(HERE)
+    for pattern in MEASURE_SOURCES:
+        for path in sorted(glob.glob(os.path.join(root, pattern))):
+            with open(path, "rb") as f:
+                digest.update(f.read())
+    return digest.hexdigest()[:20]
+
+
+def run_point(job, cache=CACHE):
+    """One cached measurement; `job` is a JSON-able dict (kind, W, S, T, n_in, n_out, lanes,
+    target, rate, inferences, seed, coefficients). Returns (priced result, cached?)."""
+    measured = {k: v for k, v in job.items() if k != "coefficients"}
+    path = os.path.join(cache, "energy", f"{point_key(measured)}.json")
+    coeffs = load_coefficients(TARGETS[job["target"]].family, job["coefficients"])
+    if os.path.exists(path):
+        with open(path) as f:
+            return price(json.load(f), coeffs), True
+    p = CoreParams(job["W"], job["S"], job["T"], job["n_in"], job["n_out"], job["lanes"])
+    weights, _ = make_weights(p, None, job["seed"])
+    record = measure(job["kind"], p, weights, job["target"], job["rate"], inferences=job["inferences"],
+                     seed=job["seed"], cache=cache)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(record, f)
+    return price(record, coeffs), False
+
+
+def measure_all(jobs, workers=None, cache=CACHE):
+    """Run `jobs` in a process pool with a progress line per point; results in job order."""
+    results, start = [None] * len(jobs), time.time()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_point, job, cache): i for i, job in enumerate(jobs)}
+        for done, future in enumerate(as_completed(futures), 1):
+            i = futures[future]
+            results[i], cached = future.result()
+            j = jobs[i]
+            print(f"[{done}/{len(jobs)}] {j['kind']} W={j['W']} S={j['S']} T={j['T']} rate {j['rate']:g}: "
+                  f"{results[i]['pj_per_inference']:.1f} pJ/inference{' (cached)' if cached else ''}"
+                  f"  [{time.time() - start:.0f} s]", file=sys.stderr, flush=True)
+    return results
+
+
+def jobs_for(points, args, kinds=("snn", "qnn")):
+    """Jobs for (W, S, T, rate) points from the shared command-line options."""
+    for W, S, T, _ in points:
+        CoreParams(W, S, T, args.n_in, args.n_out, args.lanes)
+    return [dict(kind=k, W=W, S=S, T=T, rate=r, n_in=args.n_in, n_out=args.n_out, lanes=args.lanes,
+                 target=args.target, inferences=args.inferences, seed=args.seed, coefficients=args.coefficients)
+            for W, S, T, r in points for k in kinds]
+
+
+def table(results):
+    classes = sorted({c for r in results for c in r["pj_by_class"]})
+    blocks = list(BLOCKS) + ["clock"]
+    head = ("| core | rate | events/inf | cycles/inf | pJ/inference | pJ/synapse | pJ/event-op | "
+            + " | ".join(classes) + " | " + " | ".join(blocks) + " |")
+    rows = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        ev = f"{r['pj_per_event_op']:.3f}" if r["pj_per_event_op"] is not None else "-"
+        rows.append(f"| {r['module']} | {r['spike_rate']:g} | {r['events_per_inference']:.1f} | "
+                    f"{r['cycles_per_inference']:.1f} | {r['pj_per_inference']:.1f} | {r['pj_per_synapse']:.3f} | {ev} | "
+                    + " | ".join(f"{r['pj_by_class'].get(c, 0):.1f}" for c in classes) + " | "
+                    + " | ".join(f"{r['pj_by_block'][b]:.1f}" for b in blocks) + " |")
+    return "\n".join(rows)
+
+
+def parse_args(argv):
+    ap = UsageParser(prog="python -m reports.power", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--W", type=int, required=True, help="weight bits")
+    ap.add_argument("--S", type=int, required=True, help="spike bits")
+    ap.add_argument("--T", type=int, required=True, help="timesteps")
+    ap.add_argument("--spike-rate", type=float, default=0.1, help="SNN input spike rate 0..1 (default 0.1)")
+    add_measure_options(ap)
+    return ap.parse_args(argv)
+
+
+def add_measure_options(ap, n_in=64, n_out=16):
+    ap.add_argument("--n-in", type=int, default=n_in, help=f"fan-in (default {n_in})")
+    ap.add_argument("--n-out", type=int, default=n_out, help=f"neurons (default {n_out})")
+    ap.add_argument("--lanes", type=int, default=None, help="neurons updated per cycle (default n_out)")
+    ap.add_argument("--target", choices=sorted(TARGETS), default="ice40-up5k", help="device (default ice40-up5k)")
+    ap.add_argument("--inferences", type=int, default=8, help="inferences simulated per point (default 8)")
+    ap.add_argument("--seed", type=int, default=0, help="weights and stimulus seed (default 0)")
+    ap.add_argument("--coefficients", metavar="FILE.json", help="energy coefficients (default: the target family's file)")
+    ap.add_argument("--out", default=os.path.join("reports", "out"), help="output folder (default reports/out)")
+
+
+def check_rate(rate, option="--spike-rate"):
+    if not 0.0 <= rate <= 1.0:
+        raise ParamError(f"{option} {rate} is out of range: legal is 0..1")
+    return rate
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        check_rate(args.spike_rate)
+        if args.inferences < 1:
+            raise ParamError(f"--inferences {args.inferences} is out of range: legal is >= 1")
+        params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+        coeffs = load_coefficients(TARGETS[args.target].family, args.coefficients)
+        weights, _ = make_weights(params, None, args.seed)
+        results = []
+        for kind in ("snn", "qnn"):
+            print(f"[{kind}] synthesizing and simulating {default_name(params)} on {args.target} ...",
+                  file=sys.stderr, flush=True)
+            results.append(price(measure(kind, params, weights, args.target, args.spike_rate,
+                                         inferences=args.inferences, seed=args.seed,
+                                         cache=os.path.join(args.out, "cache")), coeffs))
+    except (ParamError, FlowError) as e:
+        print(f"python -m reports.power: error: {e}", file=sys.stderr)
+        return 2
+    folder = os.path.join(args.out, "power", default_name(params))
+    os.makedirs(folder, exist_ok=True)
+    stem = os.path.join(folder, f"{args.target}-rate{args.spike_rate:g}")
+    with open(stem + ".json", "w") as f:
+        json.dump(results, f, indent=1)
+    text = table(results)
+    ratio = results[0]["pj_per_inference"] / results[1]["pj_per_inference"]
+    with open(stem + ".md", "w") as f:
+        f.write(f"# Measured energy, {default_name(params)} on {args.target}, spike rate {args.spike_rate:g}\n\n"
+                f"Coefficients: {coeffs['path']}. Gate-level outputs matched the twin on every beat.\n\n"
+                f"{text}\n\nSNN / QNN energy per inference: {ratio:.3f}\n")
+    print(text)
+    print(f"SNN / QNN energy per inference: {ratio:.3f}")
+    print(f"written: {stem}.json / .md", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""`python -m reports.twin`: measured SNN / QNN energy ratio against T and spike rate (the
+first paper's question, answered on gates), the measured breakeven spike rate per T, and
+a calibration of the analytical model from the same measurements.
+
+Each point is `reports.power.measure` on an SNN core (W=8, S=1 by default) and its QNN
+twin fed the same inputs as spike counts. The breakeven spike rate is where the measured
+ratio crosses 1, interpolated linearly between measured rates.
+
+Calibration (`calibration.json`, loadable by `sim.energy` with `--calibration`): per-op
+energies from the block breakdown, clock and control left out (the model has no term
+for them):
+  E_ACC    SNN accumulate block pJ / (input events x n_out)
+  E_MAC[B] QNN accumulate/MAC block pJ / (non-zero activations x n_out), at B = bits(T)
+  E_w      SNN weight-memory pJ (block-RAM reads and the weight register) / (events x n_out)
+  E_cmp = E_sub  SNN membrane/threshold pJ / (2 x n_out x T x S): one compare and one
+           subtract per neuron and firing step, shared by one subtractor in the core
+The report then gives the model's breakeven spike rates (gamma = 0.8, N = n_in, typical
+hardware) under its 22 nm defaults and under the calibration.
+Writes twin.json, twin.md, twin.png and calibration.json to reports/out/twin/.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+from sim.cli import UsageParser
+from sim.energy import HARDWARE, OpEnergy, Scenario, breakeven_spike_rate, load_calibration
+from sim.params import ParamError
+
+from .figure import figure
+from .flow import FlowError
+from .power import add_measure_options, check_rate, jobs_for, measure_all
+
+TS = (1, 2, 4, 8)
+RATES = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+
+
+def pairs(results):
+    """{(T, rate): (snn result, qnn result)}."""
+    out = {}
+    for r in results:
+        key = (r["params"]["T"], r["spike_rate"])
+        out.setdefault(key, [None, None])[r["kind"] == "qnn"] = r
+    return out
+
+
+def breakeven(rates, ratios):
+    """Spike rate where the ratio first crosses 1 (linear in between), or None."""
+    for (r0, q0), (r1, q1) in zip(zip(rates, ratios), zip(rates[1:], ratios[1:])):
+        if (q0 - 1) * (q1 - 1) <= 0 and q0 != q1:
+            return r0 + (1 - q0) * (r1 - r0) / (q1 - q0)
+    return None
+
+
+def calibration(results, S):
+    snn = [r for r in results if r["kind"] == "snn" and r["events"]]
+    qnn = [r for r in results if r["kind"] == "qnn" and r["events"]]
+
+    def per_op(rs, block):
+        return float(np.mean([r["pj_by_block"][block] * r["inferences"] / (r["events"] * r["params"]["n_out"])
+                              for r in rs]))
+    macs = {}
+    for r in qnn:
+        macs.setdefault((r["params"]["T"] * (2 ** S - 1)).bit_length(), []).append(r)   # B
+    E_cmp = float(np.mean([r["pj_by_block"]["membrane/threshold"]
+                           / (2 * r["params"]["n_out"] * r["params"]["T"] * S) for r in snn]))
+    W = snn[0]["params"]["W"]
+    E_w = per_op(snn, "weight memory")
+    return {"E_ACC": per_op(snn, "accumulate/MAC"), "E_MAC": {str(b): per_op(rs, "accumulate/MAC")
+                                                             for b, rs in sorted(macs.items())},
+            "E_w": E_w, "E_cmp": E_cmp, "E_sub": E_cmp,
+            "source": f"measured by python -m reports.twin on {snn[0]['target']} gates, W={W}, "
+                      f"coefficients {snn[0]['coefficients']}; E_w is {E_w / W:.4f} pJ per weight bit"}
+
+
+def model_breakeven(ops, N, Ts):
+    return {T: breakeven_spike_rate(Scenario(T=T, spike_rate=0.0, gamma=0.8, N=N, hardware=HARDWARE["typical"],
+                                             ops=ops)) for T in Ts}
+
+
+def markdown(table, measured_be, model, args):
+    rates = sorted({r for _, r in table})
+    head = "| T | B | " + " | ".join(f"SNN/QNN @{r:.0%}" for r in rates) + " | measured breakeven |"
+    rows = [head, "|" + "---|" * (head.count("|") - 1)]
+    for T in sorted({t for t, _ in table}):
+        be = measured_be[T]
+        rows.append(f"| {T} | {T.bit_length()} | " + " | ".join(f"{table[(T, r)]:.3f}" for r in rates)
+                    + f" | {'%.1f %%' % (100 * be) if be is not None else 'none in range'} |")
+    model_rows = ["| T | model breakeven, 22 nm defaults | model breakeven, FPGA calibration |", "|---|---|---|"]
+    for T in sorted(model["default"]):
+        d, c = model["default"][T], model["calibrated"][T]
+        model_rows.append(f"| {T} | {'-' if d is None else '%.2f %%' % (100 * d)} | "
+                          f"{'-' if c is None else '%.2f %%' % (100 * c)} |")
+    return (f"# Measured SNN / QNN energy, {args.n_in}x{args.n_out} cores, W={args.W}, S={args.S}, "
+            f"on {args.target}\n\nEnergy per inference, SNN over its QNN twin fed the same inputs as counts "
+            f"(ratio < 1: the SNN spends less).\n\n" + "\n".join(rows)
+            + "\n\nThe analytical model's breakeven spike rate against a gamma = 0.8 QNN (N = n_in, typical "
+              "hardware), before and after loading calibration.json:\n\n" + "\n".join(model_rows) + "\n")
+
+
+def plot(table, path):
+    with figure(path) as ax:
+        for T in sorted({t for t, _ in table}):
+            rates = sorted(r for t, r in table if t == T)
+            ax.plot([100 * r for r in rates], [table[(T, r)] for r in rates], marker="o", label=f"T={T}")
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set(xlabel="SNN input spike rate (%)", ylabel="SNN / QNN energy per inference (measured)",
+               title="measured twin energy ratio")
+
+
+def parse_args(argv):
+    ap = UsageParser(prog="python -m reports.twin", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--W", type=int, default=8, help="weight bits (default 8)")
+    ap.add_argument("--S", type=int, default=1, help="spike bits (default 1)")
+    ap.add_argument("--T", type=int, nargs="+", default=list(TS), help="timesteps (default 1 2 4 8)")
+    ap.add_argument("--spike-rate", type=float, nargs="+", default=list(RATES), help="spike rates (default 0.02 .. 0.5)")
+    ap.add_argument("--workers", type=int, default=None, help="parallel points (default: CPUs)")
+    add_measure_options(ap, n_in=32, n_out=8)
+    ap.set_defaults(inferences=4)
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        rates = sorted(check_rate(r) for r in args.spike_rate)
+        jobs = jobs_for([(args.W, args.S, T, r) for T in args.T for r in rates], args)
+        print(f"{len(jobs)} measurements", file=sys.stderr)
+        results = measure_all(jobs, args.workers, os.path.join(args.out, "cache"))
+    except (ParamError, FlowError) as e:
+        print(f"python -m reports.twin: error: {e}", file=sys.stderr)
+        return 2
+    table = {k: s["pj_per_inference"] / q["pj_per_inference"] for k, (s, q) in pairs(results).items()}
+    measured_be = {T: breakeven(rates, [table[(T, r)] for r in rates]) for T in args.T}
+    out = os.path.join(args.out, "twin")
+    os.makedirs(out, exist_ok=True)
+    cal_path = os.path.join(out, "calibration.json")
+    with open(cal_path, "w") as f:
+        json.dump(calibration(results, args.S), f, indent=1)
+    model = {"default": model_breakeven(OpEnergy(), args.n_in, args.T),
+             "calibrated": model_breakeven(load_calibration(cal_path), args.n_in, args.T)}
+    with open(os.path.join(out, "twin.json"), "w") as f:
+        json.dump({"ratio": {f"T={t} rate={r}": v for (t, r), v in table.items()},
+                   "measured_breakeven": measured_be, "model_breakeven": model, "results": results}, f, indent=1)
+    text = markdown(table, measured_be, model, args)
+    with open(os.path.join(out, "twin.md"), "w") as f:
+        f.write(text)
+    plot(table, os.path.join(out, "twin.png"))
+    print(text)
+    print(f"written: {out}/twin.json / .md / .png, {cal_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

