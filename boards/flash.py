@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 
+from gen.manifest import chain_id, core_id
+from gen.snn import SNNCore
 from gen.weights import make_weights
 from reports.flow import FlowError, parse_report, tool
 from sim.cli import UsageParser, add_core_params
@@ -39,7 +41,7 @@ def platform_for(board):
                          f"platform as module:Class") from None
 
 
-def build(board, params, weights, baud, build_dir):
+def build(board, core, ident, baud, build_dir):
     """Build the bitstream; returns (bitstream path, parsed nextpnr report)."""
     for var, name in TOOL_ENV.items():
         tool(name)
@@ -51,7 +53,7 @@ def build(board, params, weights, baud, build_dir):
     if not any(r.name == "uart" for r in platform.resources.values()):
         raise ParamError(f"--board {board}: the platform has no `uart` resource, which the host link needs")
     try:
-        platform.build(PlatformTop(params, weights, baud), name="top", build_dir=build_dir,
+        platform.build(PlatformTop(core, ident, baud), name="top", build_dir=build_dir,
                        do_program=False, nextpnr_opts="--report report.json")
     except subprocess.CalledProcessError:
         raise FlowError(f"the {board} build failed; see the logs in {build_dir}") from None
@@ -60,6 +62,16 @@ def build(board, params, weights, baud, build_dir):
     bitstream = next(os.path.join(build_dir, f"top.{ext}") for ext in ("bin", "bit")
                      if os.path.exists(os.path.join(build_dir, f"top.{ext}")))
     return bitstream, report
+
+
+def network_core(path, max_lanes):
+    """(Chain of SNN cores, its id, a folder name) for a network file."""
+    from gen.chain import Chain
+    from gen.nirgraph import load_network
+    net, S, T = load_network(path)
+    chain = Chain.for_network("snn", net, S, T, max_lanes)
+    sizes = "-".join(str(n) for n in [net.weights[0].shape[1]] + [w.shape[0] for w in net.weights])
+    return chain, chain_id(chain), f"net_w{net.W}s{S}t{T}_{sizes}"
 
 
 def program(programmer, board, bitstream):
@@ -80,6 +92,9 @@ def parse_args(argv):
     ap.add_argument("--board", default="icebreaker",
                     help="icebreaker (default), ulx3s, or any amaranth-boards platform as module:Class")
     add_core_params(ap)
+    ap.add_argument("--network", metavar="FILE", help="a trained network (.json from reports.network, or .nir) "
+                    "as a chain of SNN cores, in place of one core; W, S, T come from the file")
+    ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--build-only", action="store_true", help="stop after the bitstream")
     ap.add_argument("--programmer", choices=PROGRAMMERS, default=None, help="default: the board's usual one")
@@ -93,11 +108,16 @@ def main(argv=None):
         params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
         if args.baud < 1200:
             raise ParamError(f"--baud {args.baud} is out of range: legal is >= 1200")
-        weights, _ = make_weights(params, None, args.seed)
         board = args.board.rpartition(":")[2]
-        build_dir = os.path.join(args.out, f"{board}_w{params.W}s{params.S}t{params.T}_{params.n_in}x{params.n_out}")
+        if args.network:
+            core, ident, what = network_core(args.network, args.max_lanes)
+        else:
+            weights, _ = make_weights(params, None, args.seed)
+            core, ident = SNNCore(params, weights), core_id(params, weights)
+            what = f"w{params.W}s{params.S}t{params.T}_{params.n_in}x{params.n_out}"
+        build_dir = os.path.join(args.out, f"{board}_{what}")
         print(f"building the {args.board} bitstream in {build_dir} ...", file=sys.stderr, flush=True)
-        bitstream, report = build(args.board, params, weights, args.baud, build_dir)
+        bitstream, report = build(args.board, core, ident, args.baud, build_dir)
         use = ", ".join(f"{k} {v['used']}/{v['available']} ({v['percent']} %)" for k, v in report["utilization"].items())
         fmax = ", ".join(f"{k} {v['achieved_mhz']} MHz (board clock {v['constraint_mhz']} MHz)"
                          for k, v in report["fmax"].items())

@@ -94,7 +94,7 @@ class SimulatedBoard:
 def open_port(args, params, weights):
     if args.sim:
         from .top import BoardTop
-        return SimulatedBoard(BoardTop(params, weights, divisor=args.sim_divisor))
+        return SimulatedBoard(BoardTop.for_core(params, weights, divisor=args.sim_divisor))
     try:
         import serial
     except ImportError:

@@ -1,7 +1,8 @@
 """HostLink: the board side of the framed protocol in `boards.protocol`, around one core.
 
 Commands: ID (the core's 8-byte id, so the host can refuse a mismatched bitstream),
-THRESHOLD (load the threshold register), BEAT (one input beat in; the answer is the
+THRESHOLD (load the threshold register; unknown for a chain, whose thresholds are
+built in), BEAT (one input beat in; the answer is the
 core's output beat for it), CYCLES (the 32-bit count of cycles the core has spent on
 beats, from input handshake to output handshake). A bad checksum, a length that does
 not match the command, an unknown command or a UART framing error are answered with
@@ -27,8 +28,9 @@ class HostLink(wiring.Component):
     def __init__(self, core, core_id):
         self.core, self.core_id = core, core_id
         inp, out = getattr(core, core.in_name), getattr(core, core.out_name)
-        self.lengths = {P.CMD_ID: 0, P.CMD_THRESHOLD: P.nbytes(len(core.threshold)),
-                        P.CMD_BEAT: P.nbytes(len(inp.payload)), P.CMD_CYCLES: 0}
+        self.lengths = {P.CMD_ID: 0, P.CMD_BEAT: P.nbytes(len(inp.payload)), P.CMD_CYCLES: 0}
+        if hasattr(core, "threshold"):      # a Chain's thresholds are built in: THRESHOLD is unknown
+            self.lengths[P.CMD_THRESHOLD] = P.nbytes(len(core.threshold))
         self.answer_bytes = max(P.ID_BYTES, P.CYCLE_BYTES, P.nbytes(len(out.payload)))
         super().__init__()
 
@@ -42,13 +44,15 @@ class HostLink(wiring.Component):
         count = Signal(8)
         total = Signal(8)                    # running sum of code, length, payload, check
         buf = Signal(8 * max_in)
-        threshold = Signal(len(core.threshold))
+        threshold = Signal(len(core.threshold) if hasattr(core, "threshold") else 0)
         cycles = Signal(8 * P.CYCLE_BYTES)
         answer = Signal(8 * self.answer_bytes)
         answer_len = Signal(range(self.answer_bytes + 1))
         sent = Signal(range(self.answer_bytes + 5))
         failed = Signal()
-        m.d.comb += [core.threshold.eq(threshold), inp.payload.eq(buf[:len(inp.payload)])]
+        m.d.comb += inp.payload.eq(buf[:len(inp.payload)])
+        if hasattr(core, "threshold"):
+            m.d.comb += core.threshold.eq(threshold)
 
         def answer_with(m, result, payload=None, nbytes=0):
             m.d.sync += [code.eq(result), answer_len.eq(nbytes), sent.eq(0), total.eq(0)]

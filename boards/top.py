@@ -1,4 +1,5 @@
-"""The board top: UART (8N1) <-> HostLink <-> an SNN core, and three status LEDs."""
+"""The board top: UART (8N1) <-> HostLink <-> an SNN core (or a chain of cores), and
+three status LEDs."""
 
 from amaranth.build import ResourceError
 from amaranth.hdl import Cat, Elaboratable, Module
@@ -23,11 +24,14 @@ class BoardTop(wiring.Component):
     tx: Out(1, init=1)
     leds: Out(len(LEDS))
 
-    def __init__(self, params, weights, divisor):
-        self.params, self.weights, self.divisor = params, weights, divisor
-        self.core = SNNCore(params, weights)
-        self.core_id = core_id(params, weights)
+    def __init__(self, core, ident, divisor):
+        """`core`: an SNNCore or a gen.chain.Chain; `ident`: its 8-byte id for the ID command."""
+        self.core, self.core_id, self.divisor = core, ident, divisor
         super().__init__()
+
+    @classmethod
+    def for_core(cls, params, weights, divisor):
+        return cls(SNNCore(params, weights), core_id(params, weights), divisor)
 
     def elaborate(self, platform):
         m = Module()
@@ -44,13 +48,13 @@ class BoardTop(wiring.Component):
 class PlatformTop(Elaboratable):
     """BoardTop on an amaranth-boards platform: its `uart` and first LEDs."""
 
-    def __init__(self, params, weights, baud):
-        self.params, self.weights, self.baud = params, weights, baud
+    def __init__(self, core, ident, baud):
+        self.core, self.ident, self.baud = core, ident, baud
 
     def elaborate(self, platform):
         m = Module()
         divisor = int(platform.default_clk_frequency // self.baud)
-        m.submodules.top = top = BoardTop(self.params, self.weights, divisor)
+        m.submodules.top = top = BoardTop(self.core, self.ident, divisor)
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx = rx = io.Buffer("i", uart.rx)
         m.submodules.tx = tx = io.Buffer("o", uart.tx)

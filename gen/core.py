@@ -12,7 +12,7 @@ from amaranth.back import verilog
 from sim.cli import UsageParser
 from sim.params import CoreParams, ParamError
 
-from .manifest import build_manifest
+from .manifest import build_manifest, chain_manifest
 from .qnn import QNNCore
 from .snn import SNNCore
 from .weights import make_weights
@@ -23,9 +23,12 @@ RESERVED = {"clk", "rst", "threshold", "spikes_in", "spikes_out", "acts_in", "ac
 
 def parse_args(argv):
     ap = UsageParser(prog="python -m gen.core", description=__doc__)
-    ap.add_argument("--W", type=int, required=True, help="weight bits, 1..16 (W=1: binary +1/-1 weights)")
-    ap.add_argument("--S", type=int, required=True, help="spike bits, 1..8")
-    ap.add_argument("--T", type=int, required=True, help="timesteps per inference, 1..64")
+    ap.add_argument("--W", type=int, help="weight bits, 1..16 (W=1: binary +1/-1 weights)")
+    ap.add_argument("--S", type=int, help="spike bits, 1..8")
+    ap.add_argument("--T", type=int, help="timesteps per inference, 1..64")
+    ap.add_argument("--network", metavar="FILE", help="a trained network (.json from reports.network, or .nir): "
+                    "emit its chain of cores, one per layer, in place of one core (W, S, T from the file)")
+    ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
     ap.add_argument("--n-in", type=int, default=64, help="fan-in, 1..4096 (default 64)")
     ap.add_argument("--n-out", type=int, default=16, help="neurons, 1..1024 (default 16)")
     ap.add_argument("--lanes", type=int, default=None, help="neurons updated per cycle, a divisor of n_out (default n_out)")
@@ -34,7 +37,13 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=0, help="RNG seed for random weights (default 0)")
     ap.add_argument("--name", help="module/file base name (default bb_w{W}s{S}t{T}_{n_in}x{n_out}[_l{lanes}])")
     ap.add_argument("--out", default="rtl", help="output directory (default rtl/)")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    missing = [f"--{k}" for k in ("W", "S", "T") if getattr(args, k) is None]
+    if args.network is None and missing:
+        ap.error(f"the following arguments are required: {', '.join(missing)}")
+    if args.network is not None and len(missing) < 3:
+        ap.error("--network takes W, S and T from the file: drop --W/--S/--T")
+    return args
 
 
 def default_name(p):
@@ -55,8 +64,24 @@ def make_cores(params, weights, kind, name):
     return {k: (name + suffix, cls(params, weights)) for k, (suffix, cls) in kinds.items()}
 
 
+def generate_network(args):
+    """A network file's SNN and/or QNN chain; returns ({filename: text}, manifest)."""
+    from .chain import Chain
+    from .nirgraph import load_network
+    net, S, T = load_network(args.network)
+    name = check_name(args.name or f"net_w{net.W}s{S}t{T}")
+    kinds = KINDS if args.kind == "both" else {args.kind: KINDS[args.kind]}
+    chains = {k: (name + suffix, Chain.for_network(k, net, S, T, args.max_lanes)) for k, (suffix, _) in kinds.items()}
+    files = {f"{module}.v": verilog.convert(chain, name=module) for module, chain in chains.values()}
+    manifest = chain_manifest(name, chains, args.network)
+    files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"
+    return files, manifest
+
+
 def generate(args):
     """Build everything in memory; returns ({filename: text}, manifest)."""
+    if args.network is not None:
+        return generate_network(args)
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
     if args.seed < 0:
         raise ParamError(f"--seed {args.seed} is out of range: legal is an integer >= 0")
@@ -93,7 +118,13 @@ def write_all(out, files):
 
 
 def summary(manifest, out):
-    m, p = manifest, manifest["params"]
+    m = manifest
+    if "layers" in m:
+        sizes = "-".join(str(n) for n in [m["layers"][0]["params"]["n_in"]] + [l["params"]["n_out"] for l in m["layers"]])
+        lines = [f"{m['name']}: network {m['network']}, {sizes}, W={m['W']} S={m['S']} T={m['T']}  BB = {m['BB']}"]
+        lines += [f"  {kind.upper():9s} {os.path.join(out, mod['file'])} (id {mod['id']})" for kind, mod in m["modules"].items()]
+        return "\n".join(lines + [f"  manifest  {os.path.join(out, m['name'] + '.json')}"])
+    p = m["params"]
     lines = [
         f"{m['name']}: W={p['W']} S={p['S']} T={p['T']}  BB = W*S*T = {m['BB']} bits/synapse  "
         f"(K={m['K']}, L={m['L']}, QNN B={m['B']})",

@@ -75,3 +75,26 @@ def core_id(params, weights):
     board reports it so the host can refuse a bitstream built for another core."""
     text = json.dumps({"params": params.as_dict(), "weights": weights_digest(weights)}, sort_keys=True)
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
+def chain_id(chain):
+    """The 8-byte id of a `gen.chain.Chain`: every layer's parameters, weights and threshold."""
+    layers = [{"params": c.params.as_dict(), "weights": weights_digest(c.weights), "threshold": t}
+              for c, t in zip(chain.cores, chain.thresholds)]
+    text = json.dumps({"kind": chain.kind, "layers": layers}, sort_keys=True)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
+def chain_manifest(name, chains, source):
+    """Manifest of a network's chains ({kind: (module, Chain)}) loaded from `source`."""
+    first = next(iter(chains.values()))[1]
+    p = first.cores[0].params
+    return {
+        "name": name, "network": source, "W": p.W, "S": p.S, "T": p.T, "BB": p.BB,
+        "layers": [{"params": asdict(c.params), "threshold": t, "weights_sha256": weights_digest(c.weights)}
+                   for c, t in zip(first.cores, first.thresholds)],
+        "modules": {kind: {"module": module, "file": f"{module}.v", "id": f"{chain_id(chain):016x}",
+                           "ports": port_table(chain, {})}
+                    for kind, (module, chain) in chains.items()},
+        "tools": tool_versions(),
+    }

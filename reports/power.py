@@ -15,12 +15,11 @@ Writes JSON and Markdown to reports/out/power/<name>/.
 """
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 from amaranth.back import verilog
@@ -34,6 +33,7 @@ from sim.twin import qnn_forward, snn_forward
 
 from .activity import BLOCKS, gate_verilog, parse_saif, simulate, toggle_counts
 from .flow import TARGETS, FlowError, synthesize
+from .parallel import run_parallel
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join("reports", "out", "cache")    # netlists, gate-level builds, measurements
@@ -50,13 +50,12 @@ def load_coefficients(family, path=None):
         raise ParamError(f"--coefficients {path}: not a coefficient file ({e!r}); see reports/coefficients/ice40.json")
     if min([clock, bram, *per_toggle.values()]) < 0:
         raise ParamError(f"--coefficients {path}: a coefficient is negative")
-    return {"per_toggle": per_toggle, "clock": clock, "bram": bram, "path": path}
+    return {"per_toggle": per_toggle, "clock": clock, "bram": bram, "path": os.path.relpath(path)}
 
 
-def gate_netlist(kind, params, weights, target, cache=CACHE):
-    """Synthesize one core (cached by its Verilog); returns (netlist dict, .gl.v path, module)."""
-    (module, core), = make_cores(params, weights, kind, default_name(params)).values()
-    text = verilog.convert(core, name=module)
+def gate_netlist(design, module, target, cache=CACHE):
+    """Synthesize a core or chain (cached by its Verilog); returns (netlist dict, .gl.v path)."""
+    text = verilog.convert(design, name=module)
     key = hashlib.sha256(f"{target.name}\n{text}".encode()).hexdigest()[:16]
     workdir = os.path.join(cache, "netlists", f"{module}-{key}")
     netlist = f"{module}.{target.family}.json"
@@ -70,7 +69,7 @@ def gate_netlist(kind, params, weights, target, cache=CACHE):
             synthesize(os.path.join(workdir, f"{module}.v"), module, target, workdir)
             gate_verilog(netlist, workdir)
     with open(os.path.join(workdir, netlist)) as f:
-        return json.load(f), gl, module
+        return json.load(f), gl
 
 
 def stimulus(params, rate, inferences, seed):
@@ -116,30 +115,40 @@ def energy(counts, coeffs):
     return by_class, by_block
 
 
+def run_checked(path, module, family, beats, expected, ports, threshold, timeout_cycles, cache=CACHE):
+    """Simulate Verilog (`family` None: RTL; else a gate-level netlist of that family) on
+    `beats` through ports (in, out), and compare every output beat with `expected`.
+    Returns (testbench report, SAIF path); raises FlowError on any difference."""
+    case = {"beats": [format(int(b), "x") for b in beats], "threshold": None if threshold is None else int(threshold),
+            "in": ports[0], "out": ports[1], "timeout_cycles": timeout_cycles}
+    report, saif = simulate(path, module, family, case, os.path.join(cache, "gatesim"))
+    got = [int(b, 16) for b in report["beats"]]
+    where = f"{'gate-level' if family else 'RTL'} {module}{' (' + family + ')' if family else ''}"
+    if len(got) != len(expected):
+        raise FlowError(f"{where} gave {len(got)} output beats, the twin {len(expected)}")
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if g != int(e):
+            raise FlowError(f"{where} differs from the twin at output beat {i}: got {g:#x}, twin {int(e):#x}")
+    return report, saif
+
+
 def measure(kind, params, weights, target_name, rate, *, inferences=8, seed=0, theta=None, cache=CACHE):
     """Build and simulate one core at one spike rate; returns its activity record (priced
     by `price`). Raises FlowError on a gate-level mismatch with the twin."""
     target = TARGETS[target_name]
     theta = default_threshold(params) if theta is None else theta
-    netlist, gl, module = gate_netlist(kind, params, weights, target, cache)
+    (module, core), = make_cores(params, weights, kind, default_name(params)).values()
+    netlist, gl = gate_netlist(core, module, target, cache)
     spikes = stimulus(params, rate, inferences, seed)
     beats, expected, events, src, snk = twin_case(kind, params, weights, spikes, theta)
     in_bits = params.n_in * (params.S if kind == "snn" else params.B)
-    case = {"beats": [format(int(b), "x") for b in beats], "threshold": int(theta), "in": src, "out": snk,
-            "timeout_cycles": 1000 + 4 * len(beats) * params.groups * (in_bits + 16)}
-    report, saif = simulate(gl, module, target.family, case, os.path.join(cache, "gatesim"))
-    got = [int(b, 16) for b in report["beats"]]
-    if len(got) != len(expected):
-        raise FlowError(f"gate-level {module} gave {len(got)} output beats, the twin {len(expected)}")
-    for i, (g, e) in enumerate(zip(got, expected)):
-        if g != int(e):
-            raise FlowError(f"gate-level {module} on {target_name} differs from the twin at output beat {i}: "
-                            f"got {g:#x}, twin {int(e):#x}")
+    report, saif = run_checked(gl, module, target.family, beats, expected, (src, snk), theta,
+                               1000 + 4 * len(beats) * params.groups * (in_bits + 16), cache)
     counts = toggle_counts(netlist, module, parse_saif(saif))
     return {
         "kind": kind, "module": module, "target": target_name, "params": params.as_dict(), "BB": params.BB,
         "spike_rate": rate, "threshold": int(theta), "inferences": inferences, "seed": seed,
-        "beats_checked": len(got), "events": events, "events_per_inference": events / inferences,
+        "beats_checked": len(expected), "events": events, "events_per_inference": events / inferences,
         "cycles_per_inference": counts["clock_cycles"] / inferences, "counts": counts,
     }
 
@@ -161,12 +170,12 @@ def price(record, coeffs):
 MEASURE_SOURCES = ["gen/*.py", "reports/flow.py", "reports/activity.py", "reports/cocotb_activity.py"]
 
 
-def point_key(job):
+def point_key(job, extra_sources=()):
     """Cache key of a measurement: the job and every source that changes the toggles."""
     import glob
     digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode())
     root = os.path.dirname(HERE)
-    for pattern in MEASURE_SOURCES:
+    for pattern in MEASURE_SOURCES + list(extra_sources):
         for path in sorted(glob.glob(os.path.join(root, pattern))):
             with open(path, "rb") as f:
                 digest.update(f.read())
@@ -193,18 +202,9 @@ def run_point(job, cache=CACHE):
 
 
 def measure_all(jobs, workers=None, cache=CACHE):
-    """Run `jobs` in a process pool with a progress line per point; results in job order."""
-    results, start = [None] * len(jobs), time.time()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_point, job, cache): i for i, job in enumerate(jobs)}
-        for done, future in enumerate(as_completed(futures), 1):
-            i = futures[future]
-            results[i], cached = future.result()
-            j = jobs[i]
-            print(f"[{done}/{len(jobs)}] {j['kind']} W={j['W']} S={j['S']} T={j['T']} rate {j['rate']:g}: "
-                  f"{results[i]['pj_per_inference']:.1f} pJ/inference{' (cached)' if cached else ''}"
-                  f"  [{time.time() - start:.0f} s]", file=sys.stderr, flush=True)
-    return results
+    """Measure `jobs` in parallel, a progress line each; results in job order."""
+    return run_parallel(functools.partial(run_point, cache=cache), jobs, workers, lambda j, r: (
+        f"{j['kind']} W={j['W']} S={j['S']} T={j['T']} rate {j['rate']:g}: {r['pj_per_inference']:.1f} pJ/inference"))
 
 
 def jobs_for(points, args, kinds=("snn", "qnn")):

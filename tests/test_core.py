@@ -138,3 +138,24 @@ def test_emitted_verilog_is_read_by_yosys(tmp_path):
                             f"read_verilog {top}.v; hierarchy -check -top {top}; proc; check -assert"],
                            cwd=tmp_path, capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
+
+
+def test_network_file_emits_its_chains(tmp_path, capsys):
+    """`--network FILE`: one core per layer in series, for the SNN and its QNN twin."""
+    pytest.importorskip("nir")
+    from gen.nirgraph import export_nir
+    from sim.network import Network
+    rng = np.random.default_rng(0)
+    export_nir(Network([rng.integers(-2, 2, (4, 6)), rng.integers(-2, 2, (2, 4))], [3, 2], 2),
+               tmp_path / "n.nir", S=2, T=3)
+    assert main(["--network", str(tmp_path / "n.nir"), "--max-lanes", "2", "--out", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "net_w2s2t3.json").read_text())
+    assert [l["threshold"] for l in manifest["layers"]] == [3, 2]
+    assert [l["params"]["lanes"] for l in manifest["layers"]] == [2, 2]
+    snn, qnn = (tmp_path / "net_w2s2t3.v").read_text(), (tmp_path / "net_w2s2t3_qnn.v").read_text()
+    assert "module net_w2s2t3(" in snn and "spikes_in__payload" in snn and "acts_out__payload" in qnn
+    assert "6-4-2" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit:
+        main(["--network", str(tmp_path / "n.nir"), "--T", "2"])
+    assert exit.value.code == 2
+    assert "--network takes W, S and T from the file" in capsys.readouterr().err

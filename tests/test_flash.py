@@ -41,3 +41,19 @@ def test_other_boards_by_module_and_class(tmp_path, capsys):
     assert flash.main(["--board", "amaranth_boards.icebreaker_bitsy:ICEBreakerBitsyPlatform", "--build-only",
                        "--out", str(tmp_path)] + SMALL) == 2
     assert "no `uart` resource" in capsys.readouterr().err
+
+
+def test_network_file_builds_a_chain_bitstream(tmp_path, capsys):
+    import numpy as np
+
+    from gen.nirgraph import export_nir
+    from sim.network import Network
+    rng = np.random.default_rng(0)
+    net = Network([rng.integers(-8, 8, (6, 8)), rng.integers(-8, 8, (3, 6))], [20, 9], 4)
+    export_nir(net, tmp_path / "net.nir", S=1, T=2)
+    assert flash.main(["--board", "icebreaker", "--build-only", "--network", str(tmp_path / "net.nir"),
+                       "--out", str(tmp_path)]) == 0
+    assert os.path.exists(tmp_path / "icebreaker_net_w4s1t2_8-6-3" / "top.bin")
+    (tmp_path / "bad.json").write_text("{}")
+    assert flash.main(["--build-only", "--network", str(tmp_path / "bad.json")]) == 2
+    assert "not a network file" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from sim.params import CoreParams
 def board():
     p = CoreParams(4, 2, 2, 8, 2)
     weights, _ = make_weights(p, None, 3)
-    return SimulatedBoard(BoardTop(p, weights, divisor=4)), p, weights
+    return SimulatedBoard(BoardTop.for_core(p, weights, divisor=4)), p, weights
 
 
 def answer(port, data):
@@ -55,3 +55,31 @@ def test_framing_error_is_reported_and_the_link_recovers(board):
     port.from_board.clear()
     port.read(1)                             # let the rest of the broken frame drain
     assert answer(port, P.frame(P.CMD_ID)) == (P.CMD_ID, core_id(p, weights).to_bytes(8, "little"))
+
+
+def test_a_chain_board_answers_with_the_twin_network(tmp_path):
+    """The board top around a gen.chain.Chain loaded from a network file: its id, no
+    THRESHOLD command (the thresholds are built in), and output beats equal to the twin's."""
+    import numpy as np
+
+    from boards.flash import network_core
+    from gen.manifest import chain_id
+    from gen.nirgraph import save_json
+    from sim.network import Network, encode_spikes
+    from sim.stimulus import pack, random_weights
+
+    rng = np.random.default_rng(4)
+    layers = [CoreParams(4, 1, 3, 6, 4), CoreParams(4, 1, 3, 4, 3)]
+    net = Network([random_weights(p, rng) for p in layers], [6, 4], 4)
+    save_json(net, 1, 3, tmp_path / "net.json")
+    chain, ident, _ = network_core(str(tmp_path / "net.json"), max_lanes=2)
+    assert ident == chain_id(chain) and [c.params.lanes for c in chain.cores] == [2, 1]
+    link = Link(SimulatedBoard(BoardTop(chain, ident, divisor=4)))
+    assert int.from_bytes(link.request(P.CMD_ID), "little") == ident
+    with pytest.raises(P.LinkError, match="unknown command"):
+        link.request(P.CMD_THRESHOLD, bytes(2))
+    spikes = encode_spikes(rng.integers(0, 4, size=(2, 6)), 3)
+    want = net.snn(spikes, 1)[0][-1].reshape(-1, 3)
+    for beat, levels, t in zip(pack(spikes.reshape(-1, 6), 1), want, [0, 1, 2] * 2):
+        got = int.from_bytes(link.request(P.CMD_BEAT, P.to_bytes(int(beat), 6)), "little")
+        assert got == int(pack(levels, 1)) | (int(t == 2) << 3)

@@ -1,0 +1,157 @@
+"""A quantized MLP for the digits set, trained with quantization-aware training in numpy,
+and its SNN twin (the first paper's Table I method), layer by layer on the core twins.
+
+Integer semantics, per layer (exactly what a chain of generated cores computes):
+  QNN  a_out = clamp(floor(sum_j w[o][j] * a[j] / theta), 0, L)        (sim.twin.qnn_forward)
+  SNN  the same weights and threshold, inputs as S-bit levels over T steps (sim.twin.snn_forward),
+       output levels of one layer straight into the next.
+Inputs: a pixel p in 0..16 becomes the count floor(p * L / 16) in 0..L; the SNN gets it
+spread evenly over the T steps, level k_t = floor((t+1)n/T) - floor(tn/T) <= K.
+The class is the output neuron with the largest count (the lowest index on a tie).
+
+Training (float, straight-through estimators): weights are fake-quantized to W bits with
+a per-layer scale s = max|w| / w_max; activations to clamp(floor(z / delta), 0, L). The
+integer threshold is theta = round(delta / s_w) against integer inputs. Deterministic
+given the seed.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .params import CoreParams
+from .twin import qnn_forward, snn_forward, twin_condition
+
+PIXEL_MAX = 16
+TEMPERATURE = 8.0     # softmax scale over the full output count range 0..L
+
+
+def load_digits_split(seed=0, test_fraction=0.25):
+    """(x_train, y_train, x_test, y_test): scikit-learn's 8x8 digits (no download), pixels
+    0..16, a fixed shuffled split."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ImportError("the digits set needs scikit-learn: pip install -e '.[test]'") from None
+    data = load_digits()
+    order = np.random.default_rng(seed).permutation(len(data.target))
+    n_test = int(round(test_fraction * len(order)))
+    test, train = order[:n_test], order[n_test:]
+    x, y = data.data.astype(np.int64), data.target.astype(np.int64)
+    return x[train], y[train], x[test], y[test]
+
+
+def encode_counts(pixels, L):
+    return (np.asarray(pixels, np.int64) * L) // PIXEL_MAX
+
+
+def encode_spikes(counts, T):
+    """Counts (..., n) in 0..T*K -> levels (..., T, n), spread evenly over the steps."""
+    t = np.arange(T + 1).reshape((T + 1,) + (1,) * np.ndim(counts))
+    cum = (t * np.asarray(counts, np.int64)) // T
+    return np.moveaxis(np.diff(cum, axis=0), 0, -2)
+
+
+@dataclass
+class Network:
+    """Integer weights (n_out, n_in) and thresholds per layer, for weight bits W."""
+    weights: list
+    thresholds: list
+    W: int
+
+    def params(self, S, T):
+        return [CoreParams(self.W, S, T, w.shape[1], w.shape[0]) for w in self.weights]
+
+    def qnn(self, counts, L):
+        """Per-layer activations (the input counts first)."""
+        acts = [np.asarray(counts, np.int64)]
+        for w, theta in zip(self.weights, self.thresholds):
+            acts.append(qnn_forward(w, acts[-1], theta, L))
+        return acts
+
+    def snn(self, spikes, S):
+        """Per-layer spike levels (..., T, n) and whether each layer's twin condition held,
+        per inference and neuron."""
+        levels, held = [np.asarray(spikes)], []
+        K = 2 ** S - 1
+        for w, theta in zip(self.weights, self.thresholds):
+            out, drive = snn_forward(w, levels[-1], theta, S, return_drive=True)
+            levels.append(out)
+            held.append(twin_condition(drive, theta, K))
+        return levels, held
+
+
+def predict(outputs):
+    """Class = the first output with the largest count."""
+    return np.argmax(outputs, axis=-1)
+
+
+def _quantize_weights(w, W):
+    w_max = 1 if W == 1 else 2 ** (W - 1) - 1
+    scale = max(float(np.abs(w).max()), 1e-8) / w_max
+    if W == 1:
+        return np.where(w >= 0, 1, -1), scale
+    return np.clip(np.round(w / scale), -w_max - 1, w_max).astype(np.int64), scale
+
+
+def train(x, y, *, W=8, L=3, hidden=64, epochs=100, lr=0.005, batch=64, seed=0):
+    """QAT of an MLP n_in - hidden - 10; returns the integer Network (thresholds for L)."""
+    rng = np.random.default_rng(seed)
+    sizes = [x.shape[1], hidden, 10]
+    ws = [rng.normal(0, np.sqrt(2 / a), (b, a)) for a, b in zip(sizes, sizes[1:])]
+    deltas = [1.0] * len(ws)
+    m = [np.zeros_like(w) for w in ws]
+    v = [np.zeros_like(w) for w in ws]
+    counts = encode_counts(x, L).astype(float)
+    onehot = np.eye(10)[y]
+    step = 0
+    for epoch in range(epochs):
+        for idx in np.array_split(rng.permutation(len(x)), max(1, len(x) // batch)):
+            acts, pre, qws = [counts[idx]], [], []
+            for i, w in enumerate(ws):
+                q, s = _quantize_weights(w, W)
+                qws.append((q * s, s))
+                z = acts[-1] @ (q * s).T
+                if epoch == 0 and step == 0:        # delta: the activations fill 0..L
+                    deltas[i] = max(np.percentile(z, 99) / L, 1e-6)
+                pre.append(z / deltas[i])
+                acts.append(np.clip(np.floor(pre[-1]), 0, L))
+            # softmax on the clamped output counts the hardware gives (straight through)
+            logits = np.clip(pre[-1], 0, L) * (TEMPERATURE / L)
+            p = np.exp(logits - logits.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            grad = (p - onehot[idx]) / len(idx) * (TEMPERATURE / L)
+            step += 1
+            for i in reversed(range(len(ws))):
+                g_z = grad / deltas[i]
+                g_w = g_z.T @ acts[i]
+                if i:
+                    inside = (pre[i - 1] > 0) & (pre[i - 1] < L)       # straight through the clamp
+                    grad = (g_z @ qws[i][0]) * inside
+                m[i] = 0.9 * m[i] + 0.1 * g_w
+                v[i] = 0.999 * v[i] + 0.001 * g_w ** 2
+                ws[i] -= lr * (m[i] / (1 - 0.9 ** step)) / (np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
+    weights, thresholds = [], []
+    for w, delta in zip(ws, deltas):
+        q, s = _quantize_weights(w, W)
+        weights.append(q)
+        thresholds.append(max(1, int(round(delta / s))))
+    return Network(weights, thresholds, W)
+
+
+def evaluate(net, x, y, S, T):
+    """QNN and SNN accuracy, activation density and spike rate per layer, twin condition
+    rate per layer, for one allocation (S, T)."""
+    L = T * (2 ** S - 1)
+    counts = encode_counts(x, L)
+    q = net.qnn(counts, L)
+    levels, held = net.snn(encode_spikes(counts, T), S)
+    return {
+        "S": S, "T": T, "L": L,
+        "qnn_accuracy": float((predict(q[-1]) == y).mean()),
+        "snn_accuracy": float((predict(levels[-1].sum(axis=-2)) == y).mean()),
+        "qnn_density": [float((a > 0).mean()) for a in q[1:]],
+        "snn_spike_rate": [float((lv > 0).mean()) for lv in levels[1:]],
+        "twin_condition": [float(h.mean()) for h in held],
+        "agreement": float((predict(q[-1]) == predict(levels[-1].sum(axis=-2))).mean()),
+    }

@@ -1,0 +1,79 @@
+"""gen.nirgraph: network files and NIR graphs in and out, with clear refusals."""
+
+import numpy as np
+import pytest
+
+nir = pytest.importorskip("nir")
+
+from gen.nirgraph import export_nir, import_nir, load_json, load_network, save_json
+from sim.network import Network
+from sim.params import ParamError
+
+
+def net():
+    rng = np.random.default_rng(0)
+    return Network([rng.integers(-128, 128, (5, 7)), rng.integers(-128, 128, (3, 5))], [300, 77], 8)
+
+
+def same(a, b):
+    return a.W == b.W and a.thresholds == b.thresholds and all(
+        np.array_equal(u, v) and v.dtype == np.int64 for u, v in zip(a.weights, b.weights))
+
+
+def test_nir_round_trip_is_exact(tmp_path):
+    n = net()
+    export_nir(n, tmp_path / "n.nir", S=2, T=3)
+    back, S, T = load_network(str(tmp_path / "n.nir"))
+    assert same(n, back) and (S, T) == (2, 3)
+
+
+def test_json_round_trip_is_exact(tmp_path):
+    n = net()
+    save_json(n, 1, 4, tmp_path / "n.json")
+    back, S, T = load_json(tmp_path / "n.json")
+    assert same(n, back) and (S, T) == (1, 4)
+
+
+def graph(*layers, meta=None):
+    nodes, edges, prev = {"in": nir.Input(input_type={"input": np.array([2])})}, [], "in"
+    for i, node in enumerate(layers):
+        nodes[f"n{i}"] = node
+        edges.append((prev, f"n{i}"))
+        prev = f"n{i}"
+    nodes["out"] = nir.Output(output_type={"output": np.array([2])})
+    edges.append((prev, "out"))
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta or {"W": 4})
+
+
+W2 = np.array([[1.0, -2.0], [3.0, 0.0]])
+IF2 = nir.IF(r=np.ones(2), v_threshold=np.full(2, 5.0))
+
+
+def test_affine_with_zero_bias_imports():
+    n, S, T = import_nir(graph(nir.Affine(weight=W2, bias=np.zeros(2)), IF2))
+    assert n.thresholds == [5] and np.array_equal(n.weights[0], W2.astype(int)) and (S, T) == (1, 1)
+
+
+@pytest.mark.parametrize("layers, message", [
+    ((nir.Linear(weight=W2), nir.LIF(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2))),
+     "'n0' must be followed by an IF node, but 'n1' is a LIF: a core's neurons integrate and fire without leak"),
+    ((nir.LIF(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2)),),
+     "node 'n0' is a LIF: a core's neurons integrate and fire without leak"),
+    ((nir.Affine(weight=W2, bias=np.ones(2)), IF2), "non-zero bias: a core has no bias input"),
+    ((nir.Linear(weight=W2 / 3), IF2), "non-integer weights"),
+    ((nir.Linear(weight=W2), nir.IF(r=np.full(2, 2.0), v_threshold=np.full(2, 5.0))), "r != 1"),
+    ((nir.Linear(weight=W2), nir.IF(r=np.ones(2), v_threshold=np.array([5.0, 6.0]))), "one integer threshold per layer"),
+    ((nir.Linear(weight=W2 * 10), IF2), "W=4-bit values"),
+    ((nir.Linear(weight=W2),), "'n0' must be followed by an IF node, not by the output"),
+])
+def test_unsupported_graphs_are_refused_by_name(layers, message):
+    with pytest.raises(ParamError, match=message.replace("(", r"\(")):
+        import_nir(graph(*layers))
+
+
+def test_missing_weight_bits_and_bad_files(tmp_path):
+    with pytest.raises(ParamError, match="no W in its metadata"):
+        import_nir(graph(nir.Linear(weight=W2), IF2, meta={"x": 1}))
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ParamError, match="not a network file"):
+        load_network(str(tmp_path / "bad.json"))
