@@ -41,8 +41,8 @@ def platform_for(board):
                          f"platform as module:Class") from None
 
 
-def build(board, core, ident, baud, build_dir):
-    """Build the bitstream; returns (bitstream path, parsed nextpnr report)."""
+def board_platform(board):
+    """The board's platform, with the yowasp tools set up for it; checks it has a uart."""
     for var, name in TOOL_ENV.items():
         tool(name)
         os.environ.setdefault(var, name)
@@ -52,6 +52,11 @@ def build(board, core, ident, baud, build_dir):
     platform = platform_for(board)
     if not any(r.name == "uart" for r in platform.resources.values()):
         raise ParamError(f"--board {board}: the platform has no `uart` resource, which the host link needs")
+    return platform
+
+
+def build(platform, board, core, ident, baud, build_dir):
+    """Build the bitstream; returns (bitstream path, parsed nextpnr report)."""
     try:
         platform.build(PlatformTop(core, ident, baud), name="top", build_dir=build_dir,
                        do_program=False, nextpnr_opts="--report report.json")
@@ -109,6 +114,7 @@ def main(argv=None):
         if args.baud < 1200:
             raise ParamError(f"--baud {args.baud} is out of range: legal is >= 1200")
         board = args.board.rpartition(":")[2]
+        platform = board_platform(args.board)      # before any core exists: a refused board leaves none unused
         if args.network:
             core, ident, what = network_core(args.network, args.max_lanes)
         else:
@@ -117,7 +123,7 @@ def main(argv=None):
             what = f"w{params.W}s{params.S}t{params.T}_{params.n_in}x{params.n_out}"
         build_dir = os.path.join(args.out, f"{board}_{what}")
         print(f"building the {args.board} bitstream in {build_dir} ...", file=sys.stderr, flush=True)
-        bitstream, report = build(args.board, core, ident, args.baud, build_dir)
+        bitstream, report = build(platform, args.board, core, ident, args.baud, build_dir)
         use = ", ".join(f"{k} {v['used']}/{v['available']} ({v['percent']} %)" for k, v in report["utilization"].items())
         fmax = ", ".join(f"{k} {v['achieved_mhz']} MHz (board clock {v['constraint_mhz']} MHz)"
                          for k, v in report["fmax"].items())

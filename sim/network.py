@@ -10,9 +10,10 @@ spread evenly over the T steps, level k_t = floor((t+1)n/T) - floor(tn/T) <= K.
 The class is the output neuron with the largest count (the lowest index on a tie).
 
 Training (float, straight-through estimators): weights are fake-quantized to W bits with
-a per-layer scale s = max|w| / w_max; activations to clamp(floor(z / delta), 0, L). The
-integer threshold is theta = round(delta / s_w) against integer inputs. Deterministic
-given the seed.
+a per-layer scale s = max|w| / w_max (mean|w| for W <= 2); activations to
+clamp(floor(z / (theta * s)), 0, L) with the integer threshold theta = round(delta / s),
+delta set once so the activations fill 0..L: the forward pass is the integer QNN itself.
+Deterministic given the seed.
 """
 
 from dataclasses import dataclass
@@ -87,8 +88,11 @@ def predict(outputs):
 
 
 def _quantize_weights(w, W):
+    """Integer weights and their scale: max|w| over the W-bit range for W >= 4; for 1 and
+    2 bits, mean|w| (max-scaling would round most weights of a 2-bit layer to zero)."""
     w_max = 1 if W == 1 else 2 ** (W - 1) - 1
-    scale = max(float(np.abs(w).max()), 1e-8) / w_max
+    spread = float(np.abs(w).max()) if W > 2 else float(np.abs(w).mean())
+    scale = max(spread, 1e-8) / w_max
     if W == 1:
         return np.where(w >= 0, 1, -1), scale
     return np.clip(np.round(w / scale), -w_max - 1, w_max).astype(np.int64), scale
@@ -107,14 +111,16 @@ def train(x, y, *, W=8, L=3, hidden=64, epochs=100, lr=0.005, batch=64, seed=0):
     step = 0
     for epoch in range(epochs):
         for idx in np.array_split(rng.permutation(len(x)), max(1, len(x) // batch)):
-            acts, pre, qws = [counts[idx]], [], []
+            acts, pre, qws, scales = [counts[idx]], [], [], []
             for i, w in enumerate(ws):
                 q, s = _quantize_weights(w, W)
-                qws.append((q * s, s))
                 z = acts[-1] @ (q * s).T
                 if epoch == 0 and step == 0:        # delta: the activations fill 0..L
                     deltas[i] = max(np.percentile(z, 99) / L, 1e-6)
-                pre.append(z / deltas[i])
+                # the integer threshold the export will use, so the forward pass is the integer QNN
+                scales.append(max(1, round(deltas[i] / s)) * s)
+                qws.append(q * s)
+                pre.append(z / scales[-1])
                 acts.append(np.clip(np.floor(pre[-1]), 0, L))
             # softmax on the clamped output counts the hardware gives (straight through)
             logits = np.clip(pre[-1], 0, L) * (TEMPERATURE / L)
@@ -123,11 +129,11 @@ def train(x, y, *, W=8, L=3, hidden=64, epochs=100, lr=0.005, batch=64, seed=0):
             grad = (p - onehot[idx]) / len(idx) * (TEMPERATURE / L)
             step += 1
             for i in reversed(range(len(ws))):
-                g_z = grad / deltas[i]
+                g_z = grad / scales[i]
                 g_w = g_z.T @ acts[i]
                 if i:
                     inside = (pre[i - 1] > 0) & (pre[i - 1] < L)       # straight through the clamp
-                    grad = (g_z @ qws[i][0]) * inside
+                    grad = (g_z @ qws[i]) * inside
                 m[i] = 0.9 * m[i] + 0.1 * g_w
                 v[i] = 0.999 * v[i] + 0.001 * g_w ** 2
                 ws[i] -= lr * (m[i] / (1 - 0.9 ** step)) / (np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
