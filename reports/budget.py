@@ -6,7 +6,7 @@ T in {1,2,4,8}), for the SNN core and its QNN twin, with a least-squares line an
 Each point is `reports.power.measure` (synthesis, gate-level simulation checked against
 the twin, toggles x coefficients), cached under reports/out/cache/energy/. Energy per
 synaptic op is pJ per inference / (n_in x n_out). Writes budget.json, budget.md and
-budget.png to reports/out/budget/.
+budget.png to reports/out/budget/<target>/.
 """
 
 import json
@@ -20,7 +20,7 @@ from sim.params import ParamError
 
 from .figure import figure
 from .flow import FlowError
-from .power import add_measure_options, check_rate, jobs_for, measure_all
+from .power import add_sweep_options, check_rate, jobs_for, measure_all
 
 
 def fit(x, y):
@@ -76,9 +76,7 @@ def parse_args(argv):
     ap.add_argument("--S", type=int, nargs="+", default=[1, 2, 4], help="spike bits (default 1 2 4)")
     ap.add_argument("--T", type=int, nargs="+", default=[1, 2, 4, 8], help="timesteps (default 1 2 4 8)")
     ap.add_argument("--spike-rate", type=float, default=0.1, help="SNN input spike rate (default 0.1)")
-    ap.add_argument("--workers", type=int, default=None, help="parallel points (default: CPUs)")
-    add_measure_options(ap, n_in=32, n_out=8)
-    ap.set_defaults(inferences=4)
+    add_sweep_options(ap)
     return ap.parse_args(argv)
 
 
@@ -94,7 +92,7 @@ def main(argv=None):
         print(f"python -m reports.budget: error: {e}", file=sys.stderr)
         return 2
     fits = summarize(results)
-    out = os.path.join(args.out, "budget")
+    out = os.path.join(args.out, "budget", args.target)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "budget.json"), "w") as f:
         json.dump({"fits": fits, "spike_rate": args.spike_rate, "results": results}, f, indent=1)

@@ -18,6 +18,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import math
 import os
 import sys
 
@@ -31,7 +32,8 @@ from sim.params import CoreParams, ParamError
 from sim.stimulus import pack, spike_train
 from sim.twin import qnn_forward, snn_forward
 
-from .activity import BLOCKS, gate_verilog, parse_saif, simulate, toggle_counts
+from .activity import BLOCKS, gate_verilog, module_of, parse_saif, simulate, toggle_counts
+from .cell_models import unsupported
 from .flow import TARGETS, FlowError, synthesize
 from .parallel import run_parallel
 
@@ -69,7 +71,11 @@ def gate_netlist(design, module, target, cache=CACHE):
             synthesize(os.path.join(workdir, f"{module}.v"), module, target, workdir)
             gate_verilog(netlist, workdir)
     with open(os.path.join(workdir, netlist)) as f:
-        return json.load(f), gl
+        data = json.load(f)
+    why = unsupported(module_of(data, module))
+    if why:
+        raise FlowError(f"no gate-level simulation of {module} on {target.family}: {why}")
+    return data, gl
 
 
 def stimulus(params, rate, inferences, seed):
@@ -78,9 +84,12 @@ def stimulus(params, rate, inferences, seed):
                        params.S, rate)
 
 
-def default_threshold(params):
-    """A threshold about an eighth of the largest one-step drive: neurons fire at moderate inputs."""
-    return max(1, params.n_in * max(params.w_max, 1) * params.K // 8)
+def default_threshold(params, weights, rate):
+    """About one standard deviation of a neuron's one-step drive at `rate` (levels uniform
+    in 1..K, so E[level^2] = rate (K+1)(2K+1)/6): a neuron whose drive is positive fires
+    every step or two, at low rates as at high ones."""
+    level_sq = rate * (params.K + 1) * (2 * params.K + 1) / 6
+    return max(1, round(math.sqrt(params.n_in * float(np.mean(np.square(weights, dtype=np.float64))) * level_sq)))
 
 
 def twin_case(kind, params, weights, spikes, theta):
@@ -136,7 +145,7 @@ def measure(kind, params, weights, target_name, rate, *, inferences=8, seed=0, t
     """Build and simulate one core at one spike rate; returns its activity record (priced
     by `price`). Raises FlowError on a gate-level mismatch with the twin."""
     target = TARGETS[target_name]
-    theta = default_threshold(params) if theta is None else theta
+    theta = default_threshold(params, weights, rate) if theta is None else theta
     (module, core), = make_cores(params, weights, kind, default_name(params)).values()
     netlist, gl = gate_netlist(core, module, target, cache)
     spikes = stimulus(params, rate, inferences, seed)
@@ -252,6 +261,13 @@ def add_measure_options(ap, n_in=64, n_out=16):
     ap.add_argument("--seed", type=int, default=0, help="weights and stimulus seed (default 0)")
     ap.add_argument("--coefficients", metavar="FILE.json", help="energy coefficients (default: the target family's file)")
     ap.add_argument("--out", default=os.path.join("reports", "out"), help="output folder (default reports/out)")
+
+
+def add_sweep_options(ap):
+    """`budget` and `twin`: 32x8 cores, 4 inferences per point, points in parallel."""
+    ap.add_argument("--workers", type=int, default=None, help="parallel points (default: CPUs)")
+    add_measure_options(ap, n_in=32, n_out=8)
+    ap.set_defaults(inferences=4)
 
 
 def check_rate(rate, option="--spike-rate"):

@@ -16,7 +16,7 @@ for them):
            subtract per neuron and firing step, shared by one subtractor in the core
 The report then gives the model's breakeven spike rates (gamma = 0.8, N = n_in, typical
 hardware) under its 22 nm defaults and under the calibration.
-Writes twin.json, twin.md, twin.png and calibration.json to reports/out/twin/.
+Writes twin.json, twin.md, twin.png and calibration.json to reports/out/twin/<target>/.
 """
 
 import json
@@ -31,7 +31,7 @@ from sim.params import ParamError
 
 from .figure import figure
 from .flow import FlowError
-from .power import add_measure_options, check_rate, jobs_for, measure_all
+from .power import add_sweep_options, check_rate, jobs_for, measure_all
 
 TS = (1, 2, 4, 8)
 RATES = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -116,9 +116,7 @@ def parse_args(argv):
     ap.add_argument("--S", type=int, default=1, help="spike bits (default 1)")
     ap.add_argument("--T", type=int, nargs="+", default=list(TS), help="timesteps (default 1 2 4 8)")
     ap.add_argument("--spike-rate", type=float, nargs="+", default=list(RATES), help="spike rates (default 0.02 .. 0.5)")
-    ap.add_argument("--workers", type=int, default=None, help="parallel points (default: CPUs)")
-    add_measure_options(ap, n_in=32, n_out=8)
-    ap.set_defaults(inferences=4)
+    add_sweep_options(ap)
     return ap.parse_args(argv)
 
 
@@ -134,7 +132,7 @@ def main(argv=None):
         return 2
     table = {k: s["pj_per_inference"] / q["pj_per_inference"] for k, (s, q) in pairs(results).items()}
     measured_be = {T: breakeven(rates, [table[(T, r)] for r in rates]) for T in args.T}
-    out = os.path.join(args.out, "twin")
+    out = os.path.join(args.out, "twin", args.target)
     os.makedirs(out, exist_ok=True)
     cal_path = os.path.join(out, "calibration.json")
     with open(cal_path, "w") as f:

@@ -52,3 +52,16 @@ def test_counter_clock_cycles_cover_reset_and_run(counter_run):
 def test_cell_classes():
     assert [cell_class(t) for t in ("SB_LUT4", "SB_DFFESR", "SB_CARRY", "SB_RAM40_4K", "MULT18X18D", "FOO")] == \
         ["lut4", "ff", "carry", "bram", "dsp", "other"]
+
+
+def test_only_outputs_something_reads_are_counted():
+    """A multiplier drives two product bits, one read by a LUT, one by nothing; the LUT
+    drives an output of the top. By hand: 7 DSP toggles (not 7 + 100), 3 LUT toggles."""
+    cell = lambda kind, ins, outs: {"type": kind, "attributes": {}, "connections": {**ins, **outs},
+                                    "port_directions": {**{p: "input" for p in ins}, **{p: "output" for p in outs}}}
+    module = {"cells": {"mul": cell("SB_MAC16", {"A": [2]}, {"O": [3, 4]}), "lut": cell("SB_LUT4", {"I0": [3]}, {"O": [5]})},
+              "netnames": {"a": {"bits": [2]}, "o": {"bits": [3, 4]}, "y": {"bits": [5]}, "clk": {"bits": [6]}},
+              "ports": {"y": {"direction": "output", "bits": [5]}, "clk": {"direction": "input", "bits": [6]}}}
+    saif = {("a", 0): (10, .5), ("o", 0): (7, .5), ("o", 1): (100, .5), ("y", 0): (3, .5), ("clk", 0): (20, .5)}
+    counts = toggle_counts({"modules": {"top": module}}, "top", saif)
+    assert counts["toggles"] == {"dsp": 7, "lut4": 3} and counts["clock_cycles"] == 10

@@ -22,10 +22,10 @@ def test_fit_recovers_an_exact_line_and_scores_noise_lower():
 def test_small_grid_writes_fit_table_and_plot(tmp_path, capsys):
     assert budget.main(["--W", "2", "4", "--S", "1", "--T", "1", "2", "--n-in", "4", "--n-out", "2",
                         "--workers", "2", "--out", str(tmp_path)]) == 0
-    with open(tmp_path / "budget" / "budget.json") as f:
+    with open(tmp_path / "budget" / "ice40-up5k" / "budget.json") as f:
         data = json.load(f)
     assert len(data["results"]) == 8 and set(data["fits"]) == {"snn", "qnn"}
-    assert (tmp_path / "budget" / "budget.png").stat().st_size > 1000
+    assert (tmp_path / "budget" / "ice40-up5k" / "budget.png").stat().st_size > 1000
     assert "R^2" in capsys.readouterr().out
 
 

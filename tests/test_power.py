@@ -51,14 +51,23 @@ def test_zero_input_costs_only_clock_memory_idle_and_control(snn_by_rate):
     assert zero["pj_by_block"]["clock"] > 0
 
 
-def test_qnn_twin_prices_and_ecp5_block_ram_is_refused(cache, weights):
+def test_qnn_twin_prices(cache, weights):
     r = power.price(power.measure("qnn", P, np.abs(weights).clip(0, 7), "ice40-up5k", 0.3, inferences=4, cache=cache), COEFFS)
     assert r["beats_checked"] == 4 and r["events"] > 0 and r["active_beats"] > 0
     assert r["pj_by_block"]["accumulate/MAC"] > 0
     assert sum(r["pj_by_class"].values()) == pytest.approx(r["pj_per_inference"])
     assert sum(r["pj_by_block"].values()) == pytest.approx(r["pj_per_inference"])
-    with pytest.raises(FlowError, match="uses DP16KD and MULT18X18D, which the yosys cell library declares only"):
-        power.measure("qnn", P, weights, "ecp5-85k", 0.3, inferences=2, cache=cache)
+
+
+@pytest.mark.parametrize("kind", ["snn", "qnn"])
+def test_ecp5_cores_through_the_block_ram_and_multiplier_models(kind, cache, weights):
+    """Weights come out of DP16KD (and products out of MULT18X18D): a model reading 0
+    would give silent outputs and fail the twin check on the firing beats."""
+    r = power.price(power.measure(kind, P, np.abs(weights).clip(0, 7), "ecp5-85k", 0.6, inferences=4, cache=cache),
+                    power.load_coefficients("ecp5"))
+    assert r["active_beats"] > 0 and r["pj_by_class"]["bram reads"] > 0
+    assert r["counts"]["cells"].get("dsp", 0) == (P.lanes if kind == "qnn" else 0)
+    assert (r["counts"]["toggles"].get("dsp", 0) > 0) == (kind == "qnn")
 
 
 def test_a_gate_level_mismatch_is_an_error(cache, weights, monkeypatch):

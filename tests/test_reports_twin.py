@@ -38,10 +38,10 @@ def test_calibration_is_per_op_and_loads_into_the_model(tmp_path):
 def test_small_run_reports_ratios_and_model_shift(tmp_path, capsys):
     assert twin.main(["--T", "1", "2", "--spike-rate", "0.05", "0.5", "--n-in", "4", "--n-out", "2",
                       "--workers", "2", "--out", str(tmp_path)]) == 0
-    with open(tmp_path / "twin" / "twin.json") as f:
+    with open(tmp_path / "twin" / "ice40-up5k" / "twin.json") as f:
         data = json.load(f)
     assert set(data["ratio"]) == {"T=1 rate=0.05", "T=1 rate=0.5", "T=2 rate=0.05", "T=2 rate=0.5"}
     assert all(v > 0 for v in data["ratio"].values())
     assert set(data["model_breakeven"]) == {"default", "calibrated"}
-    load_calibration(str(tmp_path / "twin" / "calibration.json"))
+    load_calibration(str(tmp_path / "twin" / "ice40-up5k" / "calibration.json"))
     assert "measured breakeven" in capsys.readouterr().out
