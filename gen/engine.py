@@ -28,7 +28,7 @@ The registered stage 0 keeps the scanner out of the memory-address path: that pa
 limited a 64-input core to 24 MHz on an iCE40 UP5K.
 """
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 

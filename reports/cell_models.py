@@ -124,8 +124,7 @@ def unsupported(module):
             widths = (parameter(cell, "DATA_WIDTH_A", 18), parameter(cell, "DATA_WIDTH_B", 18))
             if 36 in widths and widths != (36, 36):
                 return f"DP16KD {name}: DATA_WIDTH_A/B {widths[0]}/{widths[1]} has no model"
-            for side in "AB":
-                width = parameter(cell, f"DATA_WIDTH_{side}", 18)
+            for side, width in zip("AB", widths):
                 if connected(cell, f"WE{side}") and connected(cell, f"CE{side}"):
                     return f"DP16KD {name}: port {side} writes (the model is a ROM)"
                 if parameter(cell, f"REGMODE_{side}", "NOREG") != "NOREG":
