@@ -9,31 +9,38 @@ block RAM and multiplier, which that library declares only as blackboxes, get mo
 from `reports.cell_models`.
 
 Toggles are then attributed to the cell that drives each net bit: per resource class
-(`reports.flow.CELL_CLASSES`) and per block of the core. A cell's block comes from the
-Amaranth source line in its `src` attribute (`BLOCK_PATTERNS`); cells that ABC
-re-created without one take the block of the first attributed cell they feed.
+(`reports.flow.CELL_CLASSES`) and per block of the core. A cell's block is that of the
+engine component it came from (`COMPONENT_BLOCKS`), read off the source file in its
+`src` attribute; cells that ABC re-created without one take the block of the first
+attributed cell they feed.
 """
 
 import collections
 import fcntl
 import hashlib
+import inspect
 import json
 import os
 import pathlib
 import re
 import sys
 
+from gen.accumulate import Accumulate
+from gen.fire import FireUnit
+from gen.membranes import MembraneBank
+from gen.weight_memory import WeightMemory
+
 from . import cell_models
 from .flow import CELL_CLASSES, FlowError, run_tool
 
 BLOCKS = ("weight memory", "accumulate/MAC", "membrane/threshold", "FSM/control")
-# (file, pattern on the source line) -> block; first match wins, default FSM/control
-BLOCK_PATTERNS = [
-    ("qnn.py|snn.py", r"contribution|\*|<<", "accumulate/MAC"),
-    ("engine.py", r"addend|contribution|delay\(|regs", "accumulate/MAC"),
-    ("engine.py", r"rd\.|memory|weights", "weight memory"),
-    ("engine.py", r"acc|diff|theta|fields|fire_ge|residual|lane_new", "membrane/threshold"),
-]
+# The engine's components and the block of the energy model each one is: E_w covers
+# block-RAM reads and the weight register, E_ACC/E_MAC the contributions and adders,
+# E_cmp/E_sub the membranes and the divider. Everything else (the FSM, the event queue,
+# the pipeline's valid/group registers, the output register) is FSM/control.
+COMPONENT_BLOCKS = {WeightMemory: "weight memory", Accumulate: "accumulate/MAC",
+                    MembraneBank: "membrane/threshold", FireUnit: "membrane/threshold"}
+FILE_BLOCKS = {pathlib.Path(inspect.getsourcefile(c)).name: b for c, b in COMPONENT_BLOCKS.items()}
 SIM_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O1", "--output-split", "0",
             "--trace-saif", "--trace-depth", "1", "--trace-underscore", "-CFLAGS", "-O0"]
 FAMILY_DEFINES = {"ice40": ["-DNO_ICE40_DEFAULT_ASSIGNMENTS"], "ecp5": []}
@@ -146,29 +153,25 @@ def cell_class(cell_type):
     return next((c for c, pattern in CELL_CLASSES if re.fullmatch(pattern, cell_type)), "other")
 
 
-def source_block(src, sources):
-    """Block of an Amaranth source location like '/path/gen/engine.py:130'."""
-    for path, line in re.findall(r"gen/(\w+\.py):(\d+)", src or ""):
-        text = sources.get(path, [""] * int(line))[int(line) - 1]
-        for files, pattern, block in BLOCK_PATTERNS:
-            if re.fullmatch(files, path) and re.search(pattern, text):
-                return block
-        return "FSM/control"
-    return None
+def source_block(src):
+    """Block of a cell from the first Amaranth (Python) location in its `src` attribute:
+    that of the component whose file in gen/ it is, else FSM/control (this includes
+    Amaranth's own files: the FSM state register is recorded in `contextlib.py`, as
+    `Module.FSM` is a context manager). None if it has no Python location (cells that
+    yosys's techmap or ABC made carry the location of its own Verilog)."""
+    paths = [pathlib.PurePath(loc.rpartition(":")[0]) for loc in (src or "").split("|")]
+    path = next((p for p in paths if p.suffix == ".py"), None)
+    if path is None:
+        return None
+    return FILE_BLOCKS.get(path.name, "FSM/control") if path.parent.name == "gen" else "FSM/control"
 
 
 def cell_blocks(module):
     """{cell name: block}: from `src`; BRAM is weight memory; other unattributed cells take
     the block of the first attributed cell downstream (breadth first), else FSM/control."""
-    gen = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gen")
-    sources = {}
-    for name in os.listdir(gen):
-        if name.endswith(".py"):
-            with open(os.path.join(gen, name)) as f:
-                sources[name] = f.read().splitlines()
     cells = {n: c for n, c in module["cells"].items() if not c["type"].startswith("$")}
     blocks = {n: ("weight memory" if cell_class(c["type"]) == "bram"
-                  else source_block(c["attributes"].get("src"), sources)) for n, c in cells.items()}
+                  else source_block(c["attributes"].get("src"))) for n, c in cells.items()}
     sinks = collections.defaultdict(list)       # bit -> cells reading it
     for n, c in cells.items():
         for port, bits in c["connections"].items():

@@ -1,6 +1,9 @@
 """reports.activity: toggle counting on a netlist small enough to check by hand."""
 
+import json
 import os
+
+import numpy as np
 
 import pytest
 from amaranth import Module, Signal
@@ -32,7 +35,6 @@ def counter_run(tmp_path_factory):
     netlist, cells = synthesize(os.path.join(work, "counter.v"), "counter", TARGETS["ice40-up5k"], work)
     gl = gate_verilog(netlist, work)
     report, saif = simulate(os.path.join(work, gl), "counter", "ice40", {"cycles": 37}, work)
-    import json
     with open(os.path.join(work, netlist)) as f:
         return toggle_counts(json.load(f), "counter", parse_saif(saif)), cells
 
@@ -65,3 +67,29 @@ def test_only_outputs_something_reads_are_counted():
     saif = {("a", 0): (10, .5), ("o", 0): (7, .5), ("o", 1): (100, .5), ("y", 0): (3, .5), ("clk", 0): (20, .5)}
     counts = toggle_counts({"modules": {"top": module}}, "top", saif)
     assert counts["toggles"] == {"dsp": 7, "lut4": 3} and counts["clock_cycles"] == 10
+
+
+def test_cells_are_attributed_to_the_component_they_came_from(tmp_path):
+    """A small QNN core's flip-flops, synthesized for the iCE40, by the register each
+    implements: the weight register is weight memory, the product registers
+    accumulate/MAC, membranes and divider membrane/threshold, the FSM and the event queue
+    FSM/control."""
+    from gen import QNNCore
+    from reports.activity import cell_blocks, module_of
+    from sim.params import CoreParams
+    p = CoreParams(4, 1, 2, 8, 2)
+    with open(tmp_path / "core.v", "w") as f:
+        f.write(verilog.convert(QNNCore(p, np.arange(16).reshape(2, 8) % 15 - 7), name="core"))
+    netlist, _ = synthesize(str(tmp_path / "core.v"), "core", TARGETS["ice40-up5k"], str(tmp_path))
+    with open(tmp_path / netlist) as f:
+        module = module_of(json.load(f), "core")
+    blocks = cell_blocks(module)
+    expected = {"row": "weight memory", "synapses.product": "accumulate/MAC", "acc": "membrane/threshold",
+                "fire.": "membrane/threshold", "fsm_state": "FSM/control", "queue.": "FSM/control"}
+    seen = {prefix: set() for prefix in expected}
+    for name, block in blocks.items():
+        if "DFF" in module["cells"][name]["type"]:
+            for prefix in expected:
+                if name.lstrip("\\").startswith(prefix):
+                    seen[prefix].add(block)
+    assert seen == {prefix: {block} for prefix, block in expected.items()}
