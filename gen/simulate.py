@@ -7,6 +7,14 @@ number of every handshake, so the tests can check results and timing alike.
 import numpy as np
 from amaranth.sim import Simulator
 
+from sim.beats import KINDS, timeout_cycles
+
+
+def beat_cycles(core):
+    """Worst-case cycles per beat of a core, or of a chain (its layers add up)."""
+    return sum(next(k for k in KINDS.values() if k.in_port in c.signature.members).beat_cycles(c.params)
+               for c in getattr(core, "cores", [core]))
+
 
 def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, max_cycles=None):
     """Send `beats` (ints) through `core`; returns (outputs, in_cycles, out_cycles).
@@ -16,8 +24,7 @@ def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, ma
     the probability that the sink holds ready low in a cycle.
     """
     inp, out = getattr(core, core.in_name), getattr(core, core.out_name)
-    groups = sum(c.params.groups for c in getattr(core, "cores", [core]))     # a Chain's layers add up
-    max_cycles = max_cycles or 200 + 40 * len(beats) * (1 + len(inp.payload)) * groups
+    max_cycles = max_cycles or timeout_cycles(len(beats), beat_cycles(core))
     outputs, in_cycles, out_cycles = [], [], []
 
     async def source(ctx):
