@@ -1,12 +1,18 @@
 """A small cocotb testbench library for the SPEC's stream ports, in cocotbext-axi's style.
 
 `StreamSource` drives `<name>__valid/__payload` and takes `<name>__ready`; `StreamSink`
-drives `<name>__ready` and records every beat. Both step once per clock: they write at
-the falling edge (away from the active edge, so RTL and gate-level runs agree) and read
-the settled values in the same cycle's read-only phase; a beat has moved when valid and
-ready were both high there. Pause generators (iterables of bools, True = pause this cycle)
-insert idle cycles on the source and backpressure on the sink.
-`TB` adds the clock, synchronous reset and an FSM state/transition monitor.
+drives `<name>__ready` and records every beat that moves. Both step once per clock: they
+write at the falling edge (away from the active edge, so RTL and gate-level runs agree) and
+read the settled values in the same cycle's read-only phase; a beat moves at the next
+rising edge when valid and ready were both high there. Pause generators (iterables of
+bools, True = pause this cycle) insert idle cycles on the source and backpressure on the
+sink. Reset is handled as cocotbext-axi's do: while the DUT's `rst` is high, the source
+drops its beat in progress (and the rest of its `send`) and holds valid low, and the sink
+records nothing. `TB` adds the clock, synchronous reset and an FSM state/transition monitor.
+
+Timing contract: a `TB`'s coroutines resume at a falling edge where they may write
+(`reset`, `StreamSource.send`), except `StreamSink.wait_for`, which returns in the
+read-only phase that saw the last beat (a caller that writes next awaits a falling edge).
 """
 
 import itertools
@@ -15,7 +21,7 @@ from collections import Counter
 import numpy as np
 from cocotb import start_soon
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import Event, FallingEdge, ReadOnly, RisingEdge
 
 
 def random_pauses(probability, seed):
@@ -29,9 +35,13 @@ def no_pauses():
     return itertools.repeat(False)
 
 
+def high(signal):
+    return signal.value.is_resolvable and bool(signal.value)
+
+
 class _StreamEnd:
     def __init__(self, dut, name, pauses=None):
-        self.clk = dut.clk
+        self.clk, self.rst = dut.clk, dut.rst
         self.valid = getattr(dut, f"{name}__valid")
         self.ready = getattr(dut, f"{name}__ready")
         self.payload = getattr(dut, f"{name}__payload")
@@ -42,7 +52,8 @@ class _StreamEnd:
 
 
 class StreamSource(_StreamEnd):
-    """Sends queued beats in order; `send` returns once all of them have moved."""
+    """Sends beats in order; `send` is called at a falling edge, drives its first beat there
+    and returns at the falling edge after the last one moved (or a reset dropped them)."""
 
     def __init__(self, dut, name, pauses=None):
         super().__init__(dut, name, pauses)
@@ -51,7 +62,6 @@ class StreamSource(_StreamEnd):
         self.sent = 0
 
     async def send(self, beats):
-        await FallingEdge(self.clk)
         for beat in beats:
             while next(self.pauses):
                 self.valid.value = 0
@@ -60,15 +70,14 @@ class StreamSource(_StreamEnd):
             self.valid.value = 1
             while True:
                 await ReadOnly()
-                moved = bool(self.ready.value)
+                moved, reset = high(self.ready), high(self.rst)
                 await FallingEdge(self.clk)
+                if reset:               # the DUT ignores this beat: drop it and the rest
+                    self.valid.value = 0
+                    return
                 if moved:
                     break
             self.sent += 1
-        self.valid.value = 0
-
-    def reset(self):
-        """Drop the beat in progress (the caller resets the DUT)."""
         self.valid.value = 0
 
 
@@ -77,24 +86,29 @@ class StreamSink(_StreamEnd):
 
     def __init__(self, dut, name, pauses=None):
         super().__init__(dut, name, pauses)
-        self.ready.value = 0
         self.beats = []
+        self.cycle = 0
+        self._sampled = Event()
         start_soon(self._run())
 
     async def _run(self):
         while True:
-            await FallingEdge(self.clk)
-            self.ready.value = 0 if next(self.pauses) else 1
+            self.ready.value = 0 if next(self.pauses) else 1     # from the start: ready at time 0
             await ReadOnly()
-            if self.valid.value.is_resolvable and self.valid.value and self.ready.value:
+            if high(self.valid) and high(self.ready) and not high(self.rst):
                 self.beats.append(self.payload.value.to_unsigned())
+            self.cycle += 1
+            self._sampled.set()
+            await FallingEdge(self.clk)
 
     async def wait_for(self, count, timeout_cycles):
-        for _ in range(timeout_cycles):
-            if len(self.beats) >= count:
-                return
-            await RisingEdge(self.clk)
-        raise AssertionError(f"hang: {len(self.beats)} of {count} output beats after {timeout_cycles} cycles")
+        """Return once `count` beats have moved, in the read-only phase that saw the last."""
+        deadline = self.cycle + timeout_cycles
+        while len(self.beats) < count:
+            if self.cycle >= deadline:
+                raise AssertionError(f"hang: {len(self.beats)} of {count} output beats after {timeout_cycles} cycles")
+            self._sampled.clear()
+            await self._sampled.wait()
 
 
 class FsmMonitor:
@@ -122,15 +136,19 @@ class FsmMonitor:
 
 
 class TB:
-    """Clock, reset and one source/sink pair around a core with stream ports."""
+    """Clock, reset (held from time 0 until the first `reset()` releases it) and one
+    source/sink pair around a core with stream ports (none if their names are None)."""
 
-    def __init__(self, dut, in_name, out_name, *, fsm_encoding=None, period_ns=10):
-        self.dut = dut
+    def __init__(self, dut, in_name=None, out_name=None, *, fsm_encoding=None, period_ns=10):
+        self.dut, self.period_ns = dut, period_ns
         start_soon(Clock(dut.clk, period_ns, unit="ns").start())
-        dut.rst.value = 0
-        self.source = StreamSource(dut, in_name)
-        self.sink = StreamSink(dut, out_name)
+        dut.rst.value = 1
+        self.in_reset = True        # a flag: a write is not visible to a read in the same phase
+        self.source = StreamSource(dut, in_name) if in_name else None
+        self.sink = StreamSink(dut, out_name) if out_name else None
         self.fsm = FsmMonitor(dut.clk, dut.fsm_state, fsm_encoding) if fsm_encoding else None
+        if self.fsm:
+            self.fsm.in_reset = True
 
     def set_idle_generator(self, pauses):
         self.source.set_pause_generator(pauses)
@@ -139,15 +157,15 @@ class TB:
         self.sink.set_pause_generator(pauses)
 
     async def reset(self, cycles=2):
-        """Synchronous, active-high reset for `cycles` rising edges, driven at falling edges."""
-        await FallingEdge(self.dut.clk)
-        self.source.reset()
-        self.dut.rst.value = 1
-        if self.fsm:
-            self.fsm.in_reset = True
+        """Synchronous, active-high reset: asserted at the next falling edge (unless still
+        held from time 0), released `cycles` falling edges later; returns there."""
+        if not self.in_reset:
+            await FallingEdge(self.dut.clk)
+            self.dut.rst.value, self.in_reset = 1, True
+            if self.fsm:
+                self.fsm.in_reset = True
         for _ in range(cycles):
             await FallingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
+        self.dut.rst.value, self.in_reset = 0, False
         if self.fsm:
             self.fsm.in_reset = False
