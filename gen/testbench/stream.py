@@ -96,7 +96,7 @@ class StreamSink(_StreamEnd):
             self.ready.value = 0 if next(self.pauses) else 1     # from the start: ready at time 0
             await ReadOnly()
             if high(self.valid) and high(self.ready) and not high(self.rst):
-                self.beats.append(self.payload.value.to_unsigned())
+                self.beats.append(int(self.payload.value))     # a 1-bit payload is a Logic
             self.cycle += 1
             self._sampled.set()
             await FallingEdge(self.clk)
