@@ -12,8 +12,7 @@ from sim.beats import KINDS, timeout_cycles
 
 def beat_cycles(core):
     """Worst-case cycles per beat of a core, or of a chain (its layers add up)."""
-    return sum(next(k for k in KINDS.values() if k.in_port in c.signature.members).beat_cycles(c.params)
-               for c in getattr(core, "cores", [core]))
+    return sum(KINDS[c.kind].beat_cycles(c.params) for c in getattr(core, "cores", [core]))
 
 
 def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, max_cycles=None):
@@ -23,7 +22,7 @@ def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, ma
     `idle` is the probability of inserting an idle cycle before a beat, `backpressure`
     the probability that the sink holds ready low in a cycle.
     """
-    inp, out = getattr(core, core.in_name), getattr(core, core.out_name)
+    inp, out = core.stream_in, core.stream_out
     max_cycles = max_cycles or timeout_cycles(len(beats), beat_cycles(core))
     outputs, in_cycles, out_cycles = [], [], []
 
@@ -36,7 +35,7 @@ def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, ma
             while rng.random() < idle:
                 await ctx.tick()
                 cycle += 1
-            ctx.set(inp.payload, int(beat))
+            ctx.set(inp.payload.as_value(), int(beat))
             ctx.set(inp.valid, 1)
             while True:
                 _, _, ready = await ctx.tick().sample(inp.ready)
@@ -50,7 +49,7 @@ def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, ma
         rng = np.random.default_rng([seed, 2])
         for cycle in range(1, max_cycles + 1):
             ctx.set(out.ready, int(rng.random() >= backpressure))
-            _, _, valid, ready, payload = await ctx.tick().sample(out.valid, out.ready, out.payload)
+            _, _, valid, ready, payload = await ctx.tick().sample(out.valid, out.ready, out.payload.as_value())
             if valid and ready:
                 outputs.append(payload)
                 out_cycles.append(cycle)
