@@ -16,8 +16,8 @@ from gen.manifest import core_id
 from gen.weights import make_weights
 from sim.cli import UsageParser, add_core_params
 from sim.params import CoreParams, ParamError
-from sim.stimulus import pack, spike_train, unpack
-from sim.twin import snn_forward
+from sim.beats import SNN
+from sim.stimulus import spike_train
 
 from . import protocol as P
 
@@ -113,18 +113,17 @@ def run(link, params, weights, spikes, threshold):
         raise P.LinkError(f"the board runs core {got_id:016x}, not {expected_id:016x}: "
                           f"rebuild with boards.flash for these parameters and weights")
     link.request(P.CMD_THRESHOLD, P.to_bytes(threshold, params.theta_width))
-    in_bits, out_bits = params.n_in * params.S, params.n_out * params.S + 1
+    S, T = params.S, params.T
+    in_bits = SNN.in_bits(params.n_in, S, T)
     cycles_before = int.from_bytes(link.request(P.CMD_CYCLES), "little")
     start = time.perf_counter()
     words = [int.from_bytes(link.request(P.CMD_BEAT, P.to_bytes(w, in_bits)), "little")
-             for w in pack(spikes.reshape(-1, params.n_in), params.S)]
+             for w in SNN.encode(spikes, S, T)]
     seconds = time.perf_counter() - start
     core_cycles = int.from_bytes(link.request(P.CMD_CYCLES), "little") - cycles_before
-    got = unpack([w & ((1 << (out_bits - 1)) - 1) for w in words], params.n_out, params.S)
-    lasts = [w >> (out_bits - 1) for w in words]
-    want = snn_forward(weights, spikes, threshold, params.S).reshape(-1, params.n_out)
-    want_last = list(np.tile(np.arange(params.T) == params.T - 1, len(spikes)).astype(int))
-    mismatches = int((got != want).any(axis=1).sum() + sum(a != b for a, b in zip(lasts, want_last)))
+    got, lasts = SNN.decode(words, params.n_out, S, T)
+    want, want_last = SNN.decode(SNN.expected(weights, spikes, threshold, S, T), params.n_out, S, T)
+    mismatches = int((got != want).any(axis=1).sum() + (lasts != want_last).sum())
     return {"beats": len(words), "inferences": len(spikes), "mismatched_beats": mismatches,
             "seconds": seconds, "beats_per_s": len(words) / seconds, "core_cycles": core_cycles}
 

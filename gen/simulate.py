@@ -7,6 +7,13 @@ number of every handshake, so the tests can check results and timing alike.
 import numpy as np
 from amaranth.sim import Simulator
 
+from sim.beats import KINDS, timeout_cycles
+
+
+def beat_cycles(core):
+    """Worst-case cycles per beat of a core, or of a chain (its layers add up)."""
+    return sum(KINDS[c.kind].beat_cycles(c.params) for c in getattr(core, "cores", [core]))
+
 
 def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, max_cycles=None):
     """Send `beats` (ints) through `core`; returns (outputs, in_cycles, out_cycles).
@@ -16,8 +23,7 @@ def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, ma
     the probability that the sink holds ready low in a cycle.
     """
     inp, out = core.stream_in, core.stream_out
-    groups = sum(c.params.groups for c in getattr(core, "cores", [core]))     # a Chain's layers add up
-    max_cycles = max_cycles or 200 + 40 * len(beats) * (1 + len(inp.payload.as_value())) * groups
+    max_cycles = max_cycles or timeout_cycles(len(beats), beat_cycles(core))
     outputs, in_cycles, out_cycles = [], [], []
 
     async def source(ctx):

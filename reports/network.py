@@ -23,15 +23,13 @@ import json
 import os
 import sys
 
-import numpy as np
-
 from gen.chain import Chain
 from sim.cli import UsageParser
 from sim.energy import HARDWARE, OpEnergy, Scenario, evaluate, load_calibration, s_ace
 from sim.network import encode_counts, encode_spikes, load_digits_split, train
 from sim.network import evaluate as accuracy
+from sim.beats import KINDS, timeout_cycles
 from sim.params import CoreParams, ParamError
-from sim.stimulus import pack
 
 from .activity import parse_saif, toggle_counts
 from .figure import figure
@@ -46,16 +44,13 @@ SOURCES = ["sim/network.py", "reports/network.py"]      # besides the measuremen
 
 def chain_io(kind, net, S, T, counts):
     """(beats, expected output beats, ports) of a chain on input counts."""
-    L = T * (2 ** S - 1)
-    n_in, n_out = net.weights[0].shape[1], net.weights[-1].shape[0]
-    if kind == "snn":
-        spikes = encode_spikes(counts, T)
-        levels = net.snn(spikes, S)[0][-1].reshape(-1, n_out)
-        lasts = np.tile(np.arange(T) == T - 1, len(counts))
-        expected = [int(w) | (int(l) << (n_out * S)) for w, l in zip(pack(levels, S), lasts)]
-        return pack(spikes.reshape(-1, n_in), S), expected, ("spikes_in", "spikes_out")
-    B = L.bit_length()
-    return pack(counts, B), list(pack(net.qnn(counts, L)[-1], B)), ("acts_in", "acts_out")
+    k = KINDS[kind]
+    if k.spiking:
+        inputs = encode_spikes(counts, T)
+        levels = net.snn(inputs, S)[0][-1]
+    else:
+        inputs, levels = counts, net.qnn(counts, T * (2 ** S - 1))[-1]
+    return k.encode(inputs, S, T), k.output_beats(levels, S, T), (k.in_port, k.out_port)
 
 
 def run_chain(kind, net, S, T, counts, family, args, module):
@@ -73,9 +68,9 @@ def run_chain(kind, net, S, T, counts, family, args, module):
             f.write(verilog.convert(chain, name=module))
     else:
         netlist, path = gate_netlist(chain, module, TARGETS[args["target"]], cache)
-    bits = sum(p.n_in * 8 + 16 for p in params) * max(p.groups for p in params)
+    per_beat = sum(KINDS[kind].beat_cycles(p) for p in params)     # the layers in series
     report, saif = run_checked(path, module, family, beats, expected, ports, None,
-                               1000 + 4 * len(beats) * bits, cache)
+                               timeout_cycles(len(beats), per_beat), cache)
     cycles = report["cycles"] / len(counts)
     return cycles, (toggle_counts(netlist, module, parse_saif(saif)) if family else None)
 

@@ -29,8 +29,8 @@ from gen.core import default_name, make_cores
 from gen.weights import make_weights
 from sim.cli import UsageParser
 from sim.params import CoreParams, ParamError
-from sim.stimulus import pack, spike_train
-from sim.twin import qnn_forward, snn_forward
+from sim.beats import KINDS, timeout_cycles
+from sim.stimulus import spike_train
 
 from .activity import BLOCKS, gate_verilog, module_of, parse_saif, simulate, toggle_counts
 from .cell_models import unsupported
@@ -94,17 +94,10 @@ def default_threshold(params, weights, rate):
 
 def twin_case(kind, params, weights, spikes, theta):
     """Beats and the twin's expected output beats for the activity testbench."""
-    if kind == "snn":
-        beats = pack(spikes.reshape(-1, params.n_in), params.S)
-        levels = snn_forward(weights, spikes, theta, params.S).reshape(-1, params.n_out)
-        lasts = np.tile(np.arange(params.T) == params.T - 1, len(spikes))
-        expected = [int(w) | (int(l) << (params.n_out * params.S)) for w, l in zip(pack(levels, params.S), lasts)]
-        events = int(np.count_nonzero(spikes))
-        return beats, expected, events, "spikes_in", "spikes_out"
-    counts = spikes.astype(np.int64).sum(axis=1)
-    beats = pack(counts, params.B)
-    expected = pack(qnn_forward(weights, counts, theta, params.L), params.B)
-    return beats, expected, int(np.count_nonzero(counts)), "acts_in", "acts_out"
+    k = KINDS[kind]
+    inputs = k.inputs(spikes)
+    return (k.encode(inputs, params.S, params.T), k.expected(weights, inputs, theta, params.S, params.T),
+            int(np.count_nonzero(inputs)), k.in_port, k.out_port)
 
 
 def energy(counts, coeffs):
@@ -150,10 +143,9 @@ def measure(kind, params, weights, target_name, rate, *, inferences=8, seed=0, t
     netlist, gl = gate_netlist(core, module, target, cache)
     spikes = stimulus(params, rate, inferences, seed)
     beats, expected, events, src, snk = twin_case(kind, params, weights, spikes, theta)
-    in_bits = params.n_in * (params.S if kind == "snn" else params.B)
-    field_mask = (1 << params.n_out * (params.S if kind == "snn" else params.B)) - 1     # not `last`
+    field_mask = (1 << params.n_out * KINDS[kind].bits(params.S, params.T)) - 1     # not `last`
     report, saif = run_checked(gl, module, target.family, beats, expected, (src, snk), theta,
-                               1000 + 4 * len(beats) * params.groups * (in_bits + 16), cache)
+                               timeout_cycles(len(beats), KINDS[kind].beat_cycles(params)), cache)
     counts = toggle_counts(netlist, module, parse_saif(saif))
     return {
         "kind": kind, "module": module, "target": target_name, "params": params.as_dict(), "BB": params.BB,
@@ -178,7 +170,7 @@ def price(record, coeffs):
                 pj_by_block={k: v / n for k, v in by_block.items()})
 
 
-MEASURE_SOURCES = ["gen/*.py", "reports/flow.py", "reports/activity.py", "reports/cocotb_activity.py"]
+MEASURE_SOURCES = ["gen/*.py", "gen/testbench/*.py", "sim/beats.py", "reports/flow.py", "reports/activity.py"]
 
 
 def point_key(job, extra_sources=()):

@@ -25,9 +25,10 @@ import numpy as np
 from gen.core import make_cores
 from gen.simulate import run_stream
 from gen.weights import make_weights
+from sim.beats import KINDS
 from sim.cli import UsageParser
 from sim.params import CoreParams, ParamError
-from sim.stimulus import pack, spike_train
+from sim.stimulus import spike_train
 
 from .flow import FlowError
 from .synth import add_core_options, build
@@ -54,10 +55,9 @@ def measured_cycles(kind, params, weights, rate, seed=0, inferences=3):
     spikes = spike_train(np.random.default_rng([seed, int(rate * 1000)]), (inferences, params.T, params.n_in),
                          params.S, rate)
     core = make_cores(params, weights, kind, "core")[kind][1]
-    if kind == "snn":
-        beats, per = pack(spikes.reshape(-1, params.n_in), params.S), params.T
-    else:
-        beats, per = pack(spikes.sum(axis=1), params.B), 1
+    k = KINDS[kind]
+    beats = k.encode(k.inputs(spikes), params.S, params.T)
+    per = len(beats) // inferences             # beats per inference: T for the SNN, 1 for the QNN
     _, ins, outs = run_stream(core, beats, threshold=max(1, params.n_in * params.w_max // 4))
     first, last = np.array(ins).reshape(-1, per)[:, 0], np.array(outs).reshape(-1, per)[:, -1]
     return float(np.mean(last - first))

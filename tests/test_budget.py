@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from gen.testbench.runner import verilator_bin
 from reports import budget
-from reports.activity import verilator_bin
 
 
 def test_fit_recovers_an_exact_line_and_scores_noise_lower():

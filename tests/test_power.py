@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from gen.testbench.runner import verilator_bin
 from reports import power
-from reports.activity import verilator_bin
 from reports.flow import FlowError
 from sim.params import CoreParams, ParamError
 from sim.stimulus import random_weights

@@ -5,7 +5,8 @@ import pytest
 
 from gen import QNNCore
 from sim.params import CoreParams
-from sim.stimulus import activations, pack, random_weights
+from sim.beats import QNN
+from sim.stimulus import activations, random_weights
 from core_check import GRID_CASES, check_qnn, small_params, weight_cases
 from gen.simulate import run_stream
 
@@ -43,6 +44,6 @@ def test_threshold_zero_completes_every_handshake():
     p = CoreParams(4, 2, 3, n_in=5, n_out=3)
     rng = np.random.default_rng(2)
     acts = activations(rng, (6, p.n_in), p.L, 0.3)
-    got, _, _ = run_stream(QNNCore(p, random_weights(p, rng)), pack(acts, p.B), 0,
+    got, _, _ = run_stream(QNNCore(p, random_weights(p, rng)), QNN.encode(acts, p.S, p.T), 0,
                            idle=0.3, backpressure=0.3)
     assert len(got) == 6

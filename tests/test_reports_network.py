@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from gen.testbench.runner import verilator_bin
 from reports import network
-from reports.activity import verilator_bin
 from reports.flow import FlowError
 from sim.network import encode_counts, load_digits_split, train
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from gen.testbench.runner import verilator_bin
 from reports import twin
-from reports.activity import verilator_bin
 from sim.energy import load_calibration
 
 

@@ -5,7 +5,8 @@ import pytest
 
 from gen import SNNCore
 from sim.params import CoreParams
-from sim.stimulus import pack, random_weights, spike_train
+from sim.beats import SNN
+from sim.stimulus import random_weights, spike_train
 from core_check import GRID_CASES, check_snn, small_params, weight_cases
 from gen.simulate import run_stream
 
@@ -68,7 +69,7 @@ def test_threshold_zero_completes_every_handshake():
     p = CoreParams(4, 2, 3, n_in=5, n_out=3)
     rng = np.random.default_rng(1)
     spikes = spike_train(rng, (6, p.n_in), p.S, 0.5)
-    got, _, _ = run_stream(SNNCore(p, random_weights(p, rng)), pack(spikes, p.S), 0,
+    got, _, _ = run_stream(SNNCore(p, random_weights(p, rng)), SNN.encode(spikes, p.S, p.T), 0,
                            idle=0.3, backpressure=0.3)
     assert len(got) == 6
     assert [g >> (p.n_out * p.S) for g in got] == [0, 0, 1, 0, 0, 1]

@@ -19,8 +19,8 @@ from amaranth.hdl import Mux
 from gen import QNNCore, SNNCore
 from gen.fire import FireUnit
 from sim.params import CoreParams
-from hdl_regression import (LEGAL_TRANSITIONS, build, default_weights, expected_transitions, make_case, run,
-                            simulator, simulator_available, verilator_bin)
+from gen.testbench.runner import simulator_available, verilator_bin
+from hdl_regression import LEGAL_TRANSITIONS, build, default_weights, expected_transitions, make_case, run, simulator
 
 SIM = simulator()
 CORES = {"snn": SNNCore, "qnn": QNNCore}
@@ -36,7 +36,7 @@ def point(index, W, S, T):
 
 def regress(kind, core, p, name, seed, record_property=None, sim=SIM):
     build_dir = build(core, name, sim)
-    passed, report, log = run(build_dir, name, make_case(kind, p, core.weights, seed), sim, "case")
+    passed, report, log = run(build_dir, name, make_case(kind, p, core.weights, seed), sim)
     if record_property is not None and passed:
         record_property("cocotb", json.dumps(dict(report, point=name, sim=sim)))
     return passed, report, log

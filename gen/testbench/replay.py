@@ -1,0 +1,113 @@
+"""cocotb test module: replays a case file (JSON, path in `BB_CASE`) on a core's emitted
+Verilog or a synthesized netlist of it, and writes what it saw to the case's `report` file.
+The runner picks one test by name:
+
+* `regression` (cases from tests/hdl_regression.py): phases run back to back on one DUT
+  without a reset in between, under idle gaps and backpressure, every output beat scored
+  against the twin here. A phase with `abort` sends its beats, resets the DUT while its
+  FSM is in that state and drops whatever came out of the half-done inference. Reports
+  beats compared and the FSM states and transitions seen.
+* `activity` (cases from reports.power.run_checked): the beats at full rate, no idle, no
+  backpressure; reports every output beat and the cycles from reset release to the last
+  output beat (the clock energy's count; the twin comparison is the caller's). A case
+  without `beats` only clocks the design for `cycles` cycles after reset.
+"""
+
+import json
+import os
+
+import cocotb
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.utils import get_sim_time
+
+from .stream import TB, no_pauses, random_pauses
+
+
+def load_case():
+    with open(os.environ["BB_CASE"]) as f:
+        return json.load(f)
+
+
+def write_report(case, report):
+    with open(case["report"], "w") as f:
+        json.dump(report, f)
+
+
+def mismatch(index, got, expected, case):
+    """Name the first differing neuron (and the `last` bit) of one beat."""
+    n, bits = case["n_out"], case["field_bits"]
+    for o in range(n):
+        g, e = (got >> (o * bits)) & ((1 << bits) - 1), (expected >> (o * bits)) & ((1 << bits) - 1)
+        if g != e:
+            return f"beat {index}: neuron {o} got {g}, twin {e}"
+    return f"beat {index}: last got {got >> (n * bits)}, twin {expected >> (n * bits)}"
+
+
+async def wait_for_state(tb, state, encoding, timeout=10_000):
+    target = encoding.index(state)
+    for _ in range(timeout):
+        await RisingEdge(tb.dut.clk)
+        await ReadOnly()
+        if tb.dut.fsm_state.value.to_unsigned() == target:
+            return      # the caller's reset starts at this cycle's falling edge
+    raise AssertionError(f"FSM never reached {state} within {timeout} cycles")
+
+
+@cocotb.test()
+async def regression(dut):
+    case = load_case()
+    states = case["fsm_states"]
+    tb = TB(dut, case["in"], case["out"], fsm_encoding=dict(enumerate(states)))
+    dut.threshold.value = case["phases"][0]["threshold"]
+    await tb.reset()
+    compared = moved = 0
+    for k, phase in enumerate(case["phases"]):
+        await FallingEdge(dut.clk)          # inputs change at the falling edge
+        dut.threshold.value = phase["threshold"]
+        tb.set_idle_generator(random_pauses(phase["idle"], [case["seed"], k, 1]) if phase["idle"] else no_pauses())
+        tb.set_backpressure_generator(random_pauses(phase["backpressure"], [case["seed"], k, 2])
+                                      if phase["backpressure"] else no_pauses())
+        beats = [int(b, 16) for b in phase["beats"]]
+        start = len(tb.sink.beats)
+        await tb.source.send(beats)
+        if phase["abort"]:
+            await wait_for_state(tb, phase["abort"], states)
+            await tb.reset()
+            tb.sink.beats.clear()
+            moved = 0
+            continue
+        moved += len(beats)
+        await tb.sink.wait_for(start + len(beats), timeout_cycles=case["timeout_cycles"])
+        got = tb.sink.beats[start:]
+        if phase["expected"] is not None:        # None: threshold 0, only "no hang" is specified
+            for i, (g, e) in enumerate(zip(got, (int(x, 16) for x in phase["expected"]))):
+                assert g == e, f"phase {phase['name']}: " + mismatch(i, g, e, case)
+            compared += len(got)
+    for _ in range(4):          # no extra beats may follow
+        await RisingEdge(dut.clk)
+    assert len(tb.sink.beats) == moved, f"{len(tb.sink.beats)} output beats for {moved} input beats"
+    write_report(case, {"beats_compared": compared, "states": dict(tb.fsm.states),
+                        "transitions": dict(tb.fsm.transitions)})
+
+
+@cocotb.test()
+async def activity(dut):
+    case = load_case()
+    if "beats" not in case:
+        tb = TB(dut)
+        await tb.reset()
+        for _ in range(case["cycles"]):
+            await FallingEdge(dut.clk)
+        write_report(case, {"beats": [], "cycles": case["cycles"]})
+        return
+    tb = TB(dut, case["in"], case["out"])
+    if case.get("threshold") is not None:       # a chain has its thresholds built in
+        dut.threshold.value = case["threshold"]
+    await tb.reset()
+    start = get_sim_time("ns")
+    beats = [int(b, 16) for b in case["beats"]]
+    cocotb.start_soon(tb.source.send(beats))    # its first beat at this falling edge
+    await tb.sink.wait_for(len(beats), case["timeout_cycles"])
+    # the last output beat was valid after that many rising edges (it moves at the next)
+    cycles = round((get_sim_time("ns") - start) / tb.period_ns)
+    write_report(case, {"beats": [format(b, "x") for b in tb.sink.beats], "cycles": cycles})
