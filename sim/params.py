@@ -32,7 +32,7 @@ class ParamError(ValueError):
             name, text = None, name
         super().__init__(text)
         self.name, self.value, self.legal, self.fields = name, value, legal, fields
-        self.text = text or "{name} {value!r} is out of range: legal is {legal}"
+        self.text = text or "{name} {value} is out of range: legal is {legal}"
 
     def render(self, spell=str):
         """The message with each parameter name as `spell(name)`."""
@@ -66,7 +66,7 @@ def signed_bits(lo, hi):
 
 def check_int(name, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise ParamError(name, value, f"an integer in {lo}..{hi}")
+        raise ParamError(name, value, f"an integer in {lo}..{hi}", "{name} {value!r} is out of range: legal is {legal}")
 
 
 @dataclass(frozen=True)
