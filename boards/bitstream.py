@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 
+from gen.manifest import chain_id
 from reports.flow import FlowError, ToolMissing, parse_report, tool
 from sim.params import ParamError
 

@@ -5,6 +5,7 @@ golden model, so both agree on what "no legal input can overflow" means.
 """
 
 from dataclasses import dataclass
+from functools import partial
 import numpy as np
 
 # name -> (low, high), inclusive; SPEC section 1.
@@ -30,9 +31,9 @@ class ParamError(ValueError):
     def __init__(self, name, value=None, legal=None, text=None, **fields):
         if value is legal is text is None and not fields:
             name, text = None, name
-        super().__init__(text)
         self.name, self.value, self.legal, self.fields = name, value, legal, fields
         self.text = text or "{name} {value} is out of range: legal is {legal}"
+        super().__init__(self.render())
 
     def render(self, spell=str):
         """The message with each parameter name as `spell(name)`."""
@@ -45,7 +46,7 @@ class ParamError(ValueError):
         return self.render()
 
     def __reduce__(self):       # pickles through process pools with its fields
-        return (type(self), (self.name, self.value, self.legal, self.text), {"fields": self.fields})
+        return partial(type(self), **self.fields), (self.name, self.value, self.legal, self.text)
 
 
 class _Spelled(dict):
