@@ -27,31 +27,31 @@ class HostLink(wiring.Component):
 
     def __init__(self, core, core_id):
         self.core, self.core_id = core, core_id
-        inp, out = getattr(core, core.in_name), getattr(core, core.out_name)
-        self.lengths = {P.CMD_ID: 0, P.CMD_BEAT: P.nbytes(len(inp.payload)), P.CMD_CYCLES: 0}
-        if hasattr(core, "threshold"):      # a Chain's thresholds are built in: THRESHOLD is unknown
+        inp, out = core.stream_in.payload.as_value(), core.stream_out.payload.as_value()
+        self.lengths = {P.CMD_ID: 0, P.CMD_BEAT: P.nbytes(len(inp)), P.CMD_CYCLES: 0}
+        if core.threshold is not None:      # a Chain's thresholds are built in: THRESHOLD is unknown
             self.lengths[P.CMD_THRESHOLD] = P.nbytes(len(core.threshold))
-        self.answer_bytes = max(P.ID_BYTES, P.CYCLE_BYTES, P.nbytes(len(out.payload)))
+        self.answer_bytes = max(P.ID_BYTES, P.CYCLE_BYTES, P.nbytes(len(out)))
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.core = core = self.core
-        inp, out = getattr(core, core.in_name), getattr(core, core.out_name)
+        inp, out = core.stream_in, core.stream_out
         max_in = max(self.lengths.values())
         code = Signal(8)
         length = Signal(8)
         count = Signal(8)
         total = Signal(8)                    # running sum of code, length, payload, check
         buf = Signal(8 * max_in)
-        threshold = Signal(len(core.threshold) if hasattr(core, "threshold") else 0)
+        threshold = Signal(len(core.threshold) if core.threshold is not None else 0)
         cycles = Signal(8 * P.CYCLE_BYTES)
         answer = Signal(8 * self.answer_bytes)
         answer_len = Signal(range(self.answer_bytes + 1))
         sent = Signal(range(self.answer_bytes + 5))
         failed = Signal()
-        m.d.comb += inp.payload.eq(buf[:len(inp.payload)])
-        if hasattr(core, "threshold"):
+        m.d.comb += inp.payload.as_value().eq(buf[:len(inp.payload.as_value())])
+        if core.threshold is not None:
             m.d.comb += core.threshold.eq(threshold)
 
         def answer_with(m, result, payload=None, nbytes=0):
@@ -124,7 +124,7 @@ class HostLink(wiring.Component):
                 m.d.comb += out.ready.eq(1)
                 m.d.sync += cycles.eq(cycles + 1)
                 with m.If(out.valid):
-                    answer_with(m, P.CMD_BEAT, out.payload, P.nbytes(len(out.payload)))
+                    answer_with(m, P.CMD_BEAT, out.payload.as_value(), P.nbytes(len(out.payload.as_value())))
 
             with m.State("ANSWER"):             # sync, code, length, answer bytes, check
                 byte_out = Signal(8)

@@ -18,6 +18,12 @@ from .snn import SNNCore
 
 
 class Chain(wiring.Component):
+    """The cores of a network's layers in series, with the streams of one core
+    (`stream_in`, `stream_out`) and no threshold port (`threshold` is None): each
+    layer's threshold is fixed in the gateware."""
+
+    threshold = None
+
     def __init__(self, kind, params, weights, thresholds):
         """params, weights, thresholds: one per layer; layer i+1's n_in is layer i's n_out."""
         self._MustUse__silence = True      # until the checks pass: a refused chain is not "unused"
@@ -33,10 +39,9 @@ class Chain(wiring.Component):
         cls = {"snn": SNNCore, "qnn": QNNCore}[kind]
         self.kind, self.params, self.thresholds = kind, params, [int(t) for t in thresholds]
         self.cores = [cls(p, w) for p, w in zip(params, weights)]
-        first, last = self.cores[0], self.cores[-1]
-        self.in_name, self.out_name = first.in_name, last.out_name
-        super().__init__({self.in_name: first.signature.members[first.in_name],
-                          self.out_name: last.signature.members[last.out_name]})
+        first, last = self.cores[0].signature.members, self.cores[-1].signature.members
+        super().__init__({cls.in_port: first[cls.in_port], cls.out_port: last[cls.out_port]})
+        self.stream_in, self.stream_out = getattr(self, cls.in_port), getattr(self, cls.out_port)
 
     @classmethod
     def for_network(cls, kind, net, S, T, max_lanes=16):
@@ -54,11 +59,9 @@ class Chain(wiring.Component):
         for i, (core, theta) in enumerate(zip(self.cores, self.thresholds)):
             m.submodules[f"layer{i}"] = core
             m.d.comb += core.threshold.eq(theta)
-        first, last = self.cores[0], self.cores[-1]
-        links = [(getattr(self, self.in_name), getattr(first, first.in_name))]
-        links += [(getattr(a, a.out_name), getattr(b, b.in_name)) for a, b in zip(self.cores, self.cores[1:])]
-        links += [(getattr(last, last.out_name), getattr(self, self.out_name))]
-        for src, dst in links:      # an SNN beat's top bit (`last`) is not part of the next input
-            m.d.comb += [dst.payload.eq(src.payload[:len(dst.payload)]), dst.valid.eq(src.valid),
-                         src.ready.eq(dst.ready)]
+        wiring.connect(m, wiring.flipped(self.stream_in), self.cores[0].stream_in)
+        wiring.connect(m, self.cores[-1].stream_out, wiring.flipped(self.stream_out))
+        for a, b in zip(self.cores, self.cores[1:]):    # a layer's levels are the next one's input (no `last`)
+            m.d.comb += [b.stream_in.payload.eq(a.stream_out.payload.levels), b.stream_in.valid.eq(a.stream_out.valid),
+                         a.stream_out.ready.eq(b.stream_in.ready)]
         return m

@@ -1,39 +1,43 @@
 """The event-driven integrate-and-fire schedule that the SNN and QNN cores share.
 
-One input beat goes through an explicit FSM:
+One input beat goes through an explicit FSM that sequences four components:
 
-* IDLE       `in.ready` is high; a beat is latched and its events queued.
-* INTEGRATE  a three-stage pipeline. Stage 0: a priority scanner picks the lowest
-             pending event (a set spike bit for the SNN, a non-zero activation for
-             the QNN) from the `EventQueue` and registers it. Stage 1: for each of
-             the G = n_out/lanes neuron groups, the event's weight row is read from
-             block memory. Stage 2: `lanes` accumulators add the contribution (SNN:
-             `w << b`, adders only; QNN: `w * a`), behind a register on the weights
-             and, for the QNN, one on the product. Zero inputs cost no cycle; the
-             first cycle only fills stage 0, and clears the accumulators if the beat
-             starts an inference (the membrane reset; from registers only, so the
-             input handshake stays off the accumulators' enables). When no event is
-             left, and the output register is free, go to FIRE.
-* FIRE       restoring division, MSB first, `steps` cycles per group (S for the SNN,
-             B for the QNN): `if acc >= theta << b: acc -= theta << b; k |= 1 << b`.
-             This is k = clamp(floor(acc/theta), 0, 2**steps - 1) with the residual
-             kept, using one comparator and one subtractor per lane. Then the output
-             beat is made valid (with `last` on the final timestep) and the FSM
-             returns to IDLE, where it can take the next beat while the output waits.
+* IDLE       `in.ready` is high; a beat is taken and its events loaded into the
+             `EventQueue` (gen/priority.py).
+* INTEGRATE  a pipeline. Stage 0: the queue hands out the lowest pending event (a set
+             spike bit for the SNN, a non-zero activation for the QNN), registered.
+             Stage 1: for each of the G = n_out/lanes neuron groups, the event's
+             weight row is read from the `WeightMemory` (gen/weight_memory.py) into its
+             weight register. Stage 2: `Accumulate` (gen/accumulate.py) adds each lane's
+             contribution (SNN: `w << b`, adders only; QNN: `w * a`, behind a product
+             register) to the `MembraneBank` (gen/membranes.py). Zero inputs cost no
+             cycle; the first cycle only fills stage 0, and clears the membranes if the
+             beat starts an inference (from registers only, so the input handshake stays
+             off the membranes' enables). When no event is left, and the output register
+             is free, go to FIRE.
+* FIRE       the `FireUnit` (gen/fire.py) divides each group's membranes by restoring
+             steps, MSB first, `steps` cycles per group (S for the SNN, B for the QNN),
+             writing back the residual. Then the output beat is made valid (with `last`
+             on the final timestep) and the FSM returns to IDLE, where it can take the
+             next beat while the output waits.
 
 Cycles from an input handshake to the next one (and to its own output handshake),
-with the output ready: G * (events + steps) + 3 + pipeline (1 for the SNN, 2 for the
-QNN). See `CoreParams.snn_cycles` and `qnn_cycles`.
+with the output ready: G * (events + steps) + `CoreParams.overhead(kind)`, that is
+3 + the pipeline registers between the memory and the adder (`sim.params.PIPELINE`).
 The registered stage 0 keeps the scanner out of the memory-address path: that path
 limited a 64-input core to 24 MHz on an iCE40 UP5K.
 """
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 
+from sim.params import PIPELINE
+
+from .accumulate import Accumulate
+from .fire import FireUnit
+from .membranes import MembraneBank
 from .priority import EventQueue
-from .weights import weight_words
+from .weight_memory import WeightMemory
 
 STATES = ("IDLE", "INTEGRATE", "FIRE")   # the FSM's states, in their encoding order (0, 1, 2)
 
@@ -41,34 +45,18 @@ STATES = ("IDLE", "INTEGRATE", "FIRE")   # the FSM's states, in their encoding o
 class EventCore(wiring.Component):
     """Base of SNNCore and QNNCore; see the module docstring for the schedule.
 
-    Subclasses set `in_name`, `out_name`, `fire_steps`, `timesteps`, `pipeline`
-    (registers between the memory and the adder: 1, the weights; 2, the weights and
-    the QNN's product) and implement
-    `slot_layout`, `slot_flags`, `slot_data` (how a beat becomes event slots),
-    `decode`, `contribution` and `payload`.
+    Subclasses set `kind` ("snn" or "qnn"), `fire_steps`, `timesteps`, the streams
+    `stream_in` / `stream_out` (payloads: `lib.data` layouts with the output's `levels`),
+    and implement `slot_layout`, `slot_flags`, `slot_data` (how a beat becomes event
+    slots) and `decode` (an event slot -> input j and the event's info).
     """
+
+    fire_unit = FireUnit      # the components a mutant may replace
 
     def __init__(self, params, weights, signature):
         self.params = params
         self.weights = params.check_weights(weights)
         super().__init__(signature)
-
-    @staticmethod
-    def as_signal(m, value, name):
-        """Name an expression, so the Verilog computes it once for all its uses."""
-        sig = Signal(value.shape(), name=name)
-        m.d.comb += sig.eq(value)
-        return sig
-
-    def weight_value(self, code):
-        if self.params.W == 1:
-            return Mux(code, -1, 1).as_signed()
-        return code.as_signed()
-
-    def residual(self, acc, diff, fires):
-        """The membrane after one division step (`diff` = acc - theta << b): reset by
-        subtraction, residual kept."""
-        return Mux(fires, diff, acc)
 
     def last_flag(self, t):
         """`last` is set on the output beat of the final timestep."""
@@ -76,82 +64,49 @@ class EventCore(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        p = self.params
-        G, lanes, W, steps = p.groups, p.lanes, p.W, self.fire_steps
-        inp, out = getattr(self, self.in_name), getattr(self, self.out_name)
+        p, steps = self.params, self.fire_steps
+        G = p.groups
+        inp, out = self.stream_in, self.stream_out
 
-        # --- weights in block memory, one row of `lanes` weights per (input, group);
-        # `ram_style`, as yosys keeps a small ROM in LUTs otherwise
-        m.submodules.weights = mem = Memory(shape=unsigned(lanes * W), depth=p.n_in * G,
-                                            init=weight_words(p, self.weights), attrs={"ram_style": "block"})
-        rd = mem.read_port()
-
-        # --- stage 0: the beat and its queue of pending events
-        beat = Signal(len(inp.payload))
         m.submodules.queue = queue = EventQueue(*self.slot_layout())
-        m.d.comb += [queue.flags.eq(self.slot_flags(inp.payload)), queue.data.eq(self.slot_data(beat))]
-
-        # --- stage 1: the picked event, decoded into the weight row of group g
-        ev_valid = queue.valid
-        primed = Signal()                    # stage 0 has run once for this beat
+        m.submodules.weights = weights = WeightMemory(p, self.weights)
         j, info = self.decode(queue.index, queue.word)
-        j, info = self.as_signal(m, j, "event_input"), self.as_signal(m, info, "event_info")
-        g = Signal(range(G))                 # group being issued to the memory
-        m.d.comb += rd.addr.eq(j * G + g)
+        m.submodules.synapses = synapses = Accumulate(p, self.kind, len(info))
+        m.submodules.membranes = membranes = MembraneBank(p)
+        clamp = p.L if self.kind == "qnn" and p.L != 2 ** steps - 1 else None
+        m.submodules.fire = fire = self.fire_unit(p, steps, clamp)
 
-        # --- stage 2: the memory's data belongs to (s1_g, s1_info)
-        s1_valid = Signal()
-        s1_g = Signal(range(G))
-        s1_info = Signal.like(info)
-        m.d.sync += s1_valid.eq(0)
+        # --- stage 0: the beat's events
+        m.d.comb += [queue.flags.eq(self.slot_flags(inp.payload)), queue.data.eq(self.slot_data(inp.payload))]
+        primed = Signal(name="primed")                   # stage 0 has run once for this beat
 
-        # --- accumulators (membranes), seen through `lanes` ports selected by group
-        acc = [Signal(signed(p.acc_width), name=f"acc{o}") for o in range(p.n_out)]
-        sel = Signal(range(G))
-        lane_acc = [self.as_signal(m, Array(acc[gg * lanes + l] for gg in range(G))[sel], f"lane{l}_acc")
-                    for l in range(lanes)]
-        lane_new = [Signal(signed(p.acc_width), name=f"lane{l}_new") for l in range(lanes)]
-        lane_we = Signal()
-        clear = Signal()
-        for gg in range(G):
-            for l in range(lanes):
-                with m.If(clear):
-                    m.d.sync += acc[gg * lanes + l].eq(0)
-                with m.Elif(lane_we & (sel == gg)):
-                    m.d.sync += acc[gg * lanes + l].eq(lane_new[l])
+        # --- stage 1: the weight row of the picked event and group `issue_group` is being read
+        issue_group = Signal(range(G), name="issue_group")
+        m.d.comb += weights.addr.eq(j * G + issue_group)
+        read_valid, read_group, read_info = Signal(name="read_valid"), Signal(range(G), name="read_group"), \
+            Signal(len(info), name="read_info")
+        m.d.sync += read_valid.eq(0)
 
-        # --- firing: one restoring-division step per cycle
-        fire_g = Signal(range(G))
-        fire_b = Signal(range(steps))
-        theta_b = Signal(len(self.threshold) + steps - 1)   # threshold << fire_b, kept in a register
-        theta_top = self.threshold << (steps - 1)
-        fields = Signal(p.n_out * steps)     # output levels, neuron o at [o*steps +: steps]
-        # one subtractor per lane; its sign is the comparison (no separate comparator)
-        diff = [self.as_signal(m, lane_acc[l] - theta_b, f"lane{l}_diff") for l in range(lanes)]
-        fire_ge = [~d[-1] for d in diff]
-
-        # --- stage 2 -> accumulate, through `pipeline` registers: the weights as read
-        # (both cores), then, for the QNN, the product (so a stage holds one multiplier)
-        def delay(*values):
-            regs = [Signal.like(v) for v in values]
-            m.d.sync += [r.eq(v) for r, v in zip(regs, values)]
-            return regs
-        valid, grp, info_r, weights = delay(s1_valid, s1_g, s1_info, rd.data)
-        contribution = [self.contribution(self.weight_value(weights[l * W:(l + 1) * W]), info_r)
-                        for l in range(lanes)]
-        if self.pipeline == 2:
-            add_valid, add_g, *addend = delay(valid, grp, *contribution)
-        else:
-            add_valid, add_g, addend = valid, grp, contribution
+        # --- stage 2: the weight register holds the row of (event_valid, event_group, event_info)
+        event_valid, event_group, event_info = Signal(name="event_valid"), Signal(range(G), name="event_group"), \
+            Signal(len(info), name="event_info")
+        m.d.sync += [event_valid.eq(read_valid), event_group.eq(read_group), event_info.eq(read_info)]
+        m.d.comb += [synapses.valid.eq(event_valid), synapses.group.eq(event_group), synapses.info.eq(event_info),
+                     synapses.row.eq(weights.row), synapses.acc.eq(membranes.lane),
+                     fire.acc.eq(membranes.lane), fire.threshold.eq(self.threshold)]
         # stage 0 ran dry `pipeline` cycles ago, so the last contribution is being added
-        exhausted = Signal(self.pipeline)
-        m.d.sync += exhausted.eq(Cat(primed & ~ev_valid, exhausted[:-1]))
+        drained = Signal(PIPELINE[self.kind], name="drained")
+        m.d.sync += drained.eq(Cat(primed & ~queue.valid, drained[:-1]))
 
-        # --- output register
-        t = Signal(range(self.timesteps))
-        out_valid = Signal()
-        last = Signal()
-        m.d.comb += [out.valid.eq(out_valid), out.payload.eq(self.payload(fields, last))]
+        # --- firing: group `fire_group`, bit `fire_bit`; the output register
+        fire_group = Signal(range(G), name="fire_group")
+        fire_bit = Signal(range(steps), name="fire_bit")
+        t = Signal(range(self.timesteps), name="timestep")
+        out_valid = Signal(name="out_valid")
+        last = Signal(name="last")
+        m.d.comb += [out.valid.eq(out_valid), out.payload.levels.eq(fire.levels)]
+        if self.kind == "snn":
+            m.d.comb += out.payload.last.eq(last)
         with m.If(out.valid & out.ready):
             m.d.sync += out_valid.eq(0)
 
@@ -159,43 +114,34 @@ class EventCore(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += inp.ready.eq(1)
                 with m.If(inp.valid):
-                    m.d.sync += [beat.eq(inp.payload), g.eq(0)]
+                    m.d.sync += issue_group.eq(0)
                     m.d.comb += queue.load.eq(1)
                     m.next = "INTEGRATE"
 
             with m.State("INTEGRATE"):
-                m.d.comb += [sel.eq(add_g), lane_we.eq(add_valid)]
-                for l in range(lanes):
-                    m.d.comb += lane_new[l].eq(lane_acc[l] + addend[l])
+                m.d.comb += [membranes.sel.eq(synapses.sum_group), membranes.we.eq(synapses.sum_valid),
+                             membranes.new.eq(synapses.sum), membranes.clear.eq(~primed & (t == 0))]
                 m.d.sync += primed.eq(1)
-                m.d.comb += clear.eq(~primed & (t == 0))
-                with m.If(ev_valid):
-                    m.d.sync += [s1_valid.eq(1), s1_g.eq(g), s1_info.eq(info), g.eq(g + 1)]
-                    with m.If(g == G - 1):
-                        m.d.sync += g.eq(0)
-                m.d.comb += queue.take.eq(~primed | ~ev_valid | (g == G - 1))
-                with m.If(exhausted[-1] & (~out_valid | out.ready)):
-                    m.d.sync += [primed.eq(0), exhausted.eq(0),
-                                 fire_g.eq(0), fire_b.eq(steps - 1), theta_b.eq(theta_top)]
+                with m.If(queue.valid):
+                    m.d.sync += [read_valid.eq(1), read_group.eq(issue_group), read_info.eq(info),
+                                 issue_group.eq(Mux(issue_group == G - 1, 0, issue_group + 1))]
+                m.d.comb += queue.take.eq(~primed | ~queue.valid | (issue_group == G - 1))
+                with m.If(drained[-1] & (~out_valid | out.ready)):
+                    m.d.sync += [primed.eq(0), drained.eq(0), fire_group.eq(0), fire_bit.eq(steps - 1)]
+                    m.d.comb += fire.load.eq(1)
                     m.next = "FIRE"
 
             with m.State("FIRE"):
-                m.d.comb += [sel.eq(fire_g), lane_we.eq(1)]
-                for l in range(lanes):
-                    m.d.comb += lane_new[l].eq(self.residual(lane_acc[l], diff[l], fire_ge[l]))
-                for gg in range(G):
-                    with m.If(fire_g == gg):
-                        for l in range(lanes):
-                            field = fields.word_select(gg * lanes + l, steps)
-                            m.d.sync += field.eq(Cat(fire_ge[l], field[:-1]))
-                m.d.sync += theta_b.eq(theta_b >> 1)
-                with m.If(fire_b == 0):
-                    m.d.sync += [fire_b.eq(steps - 1), fire_g.eq(fire_g + 1), theta_b.eq(theta_top)]
-                    with m.If(fire_g == G - 1):
+                m.d.comb += [membranes.sel.eq(fire_group), membranes.we.eq(1), membranes.new.eq(fire.residual),
+                             fire.group.eq(fire_group), fire.step.eq(1)]
+                with m.If(fire_bit == 0):
+                    m.d.comb += fire.load.eq(1)
+                    m.d.sync += [fire_bit.eq(steps - 1), fire_group.eq(fire_group + 1)]
+                    with m.If(fire_group == G - 1):
                         m.d.sync += [out_valid.eq(1), last.eq(self.last_flag(t)),
                                      t.eq(Mux(t == self.timesteps - 1, 0, t + 1))]
                         m.next = "IDLE"
                 with m.Else():
-                    m.d.sync += fire_b.eq(fire_b - 1)
+                    m.d.sync += fire_bit.eq(fire_bit - 1)
         assert tuple(fsm.encoding) == STATES
         return m

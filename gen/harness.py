@@ -35,13 +35,14 @@ class SerialHarness(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.core = core = self.core
-        inp, out = getattr(core, core.in_name), getattr(core, core.out_name)
-        n = len(inp.payload)
+        inp, out = core.stream_in, core.stream_out
+        n = len(inp.payload.as_value())
         k = min(n, self.max_inputs)
         shift_in = Signal(k + len(core.threshold))
-        width = min(len(out.payload), self.max_outputs)
+        payload = out.payload.as_value()
+        width = min(len(payload), self.max_outputs)
         shift_out = Signal(width)
-        folded = Cat(Cat(out.payload[j] for j in range(i, len(out.payload), width)).xor() for i in range(width))
+        folded = Cat(Cat(payload[j] for j in range(i, len(payload), width)).xor() for i in range(width))
         with m.If(self.shift):
             m.d.sync += shift_in.eq(Cat(shift_in[1:], self.sdi))
         with m.If(out.valid & out.ready):
@@ -49,7 +50,7 @@ class SerialHarness(wiring.Component):
         with m.Elif(self.shift):
             m.d.sync += shift_out.eq(shift_out >> 1)
         m.d.comb += [
-            inp.payload.eq(Cat(shift_in[i % k] for i in range(n))), core.threshold.eq(shift_in[k:]),
+            inp.payload.as_value().eq(Cat(shift_in[i % k] for i in range(n))), core.threshold.eq(shift_in[k:]),
             inp.valid.eq(self.go), out.ready.eq(self.take),
             self.sdo.eq(shift_out[0]), self.in_ready.eq(inp.ready), self.out_valid.eq(out.valid),
         ]

@@ -6,7 +6,8 @@ import platform
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 
-from amaranth.lib import wiring
+from amaranth.hdl import Shape
+from amaranth.lib import data, wiring
 
 from .weights import weights_digest
 
@@ -23,27 +24,43 @@ def tool_versions():
     return found
 
 
-def port_table(core, fields):
-    """Verilog ports of a core, as Amaranth names them, with width and bit layout."""
+def bit_layout(shape, name, offset=0):
+    """Where the fields of a port's `lib.data` layout sit, read off the layout itself."""
+    if isinstance(shape, data.StructLayout):
+        return "; ".join(bit_layout(field.shape, key, offset + field.offset) for key, field in shape)
+    if isinstance(shape, data.ArrayLayout):
+        w = Shape.cast(shape.elem_shape).width
+        base = f"{offset} + " if offset else ""
+        return f"{name}[i] at [{base}i*{w} +: {w}] for i in 0..{shape.length - 1}"
+    w = Shape.cast(shape).width
+    return f"{name} at bit {offset}" if w == 1 else f"{name} at [{offset} +: {w}]"
+
+
+def port_table(core, meanings):
+    """Verilog ports of a core, as Amaranth names them, with width and bit layout (from the
+    payload's layout) and what the values mean (`meanings`, by port name)."""
     ports = [
         {"name": "clk", "direction": "in", "width": 1, "layout": "clock, rising edge"},
         {"name": "rst", "direction": "in", "width": 1, "layout": "synchronous, active high"},
     ]
-    for path, flow, value in core.signature.flatten(core):
+    for path, member, value in core.signature.flatten(core):
         name = "__".join(map(str, path))
-        ports.append({"name": name, "direction": "in" if flow == wiring.In else "out",
-                      "width": len(value), "layout": fields.get(name, "")})
+        shape = value.shape()
+        layout = bit_layout(shape, path[0] if path[0] != "threshold" else "") if isinstance(value, data.View) else ""
+        text = "; ".join(t for t in (meanings.get(name, ""), layout) if t)
+        ports.append({"name": name, "direction": "in" if member.flow == wiring.In else "out",
+                      "width": Shape.cast(shape).width, "layout": text})
     return ports
 
 
 def build_manifest(name, params, cores, weights, weights_source):
     p = params
-    layouts = {
+    meanings = {
         "threshold": "unsigned threshold theta, held stable during an inference",
-        "spikes_in__payload": f"input j spike level at [j*{p.S} +: {p.S}]",
-        "spikes_out__payload": f"neuron o level at [o*{p.S} +: {p.S}]; bit {p.n_out * p.S} = last",
-        "acts_in__payload": f"input j activation at [j*{p.B} +: {p.B}], 0..{p.L}",
-        "acts_out__payload": f"neuron o activation at [o*{p.B} +: {p.B}], 0..{p.L}",
+        "spikes_in__payload": f"spike levels 0..{p.K} of the inputs",
+        "spikes_out__payload": f"spike levels 0..{p.K} of the neurons, last on the final timestep",
+        "acts_in__payload": f"activations 0..{p.L} of the inputs",
+        "acts_out__payload": f"activations 0..{p.L} of the neurons",
     }
     return {
         "name": name,
@@ -56,7 +73,7 @@ def build_manifest(name, params, cores, weights, weights_source):
             "note": "membrane and accumulator are signed and hold T*[n_in*w_min*K, n_in*w_max*K]: "
                     "no legal input can overflow them",
         },
-        "modules": {kind: {"module": module, "file": f"{module}.v", "ports": port_table(core, layouts)}
+        "modules": {kind: {"module": module, "file": f"{module}.v", "ports": port_table(core, meanings)}
                     for kind, (module, core) in cores.items()},
         "cycles": p.cycle_formulas(),
         "weights": {

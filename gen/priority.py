@@ -71,15 +71,16 @@ class EventQueue(wiring.Component):
         m = Module()
         chunks = [(lo, min(lo + self.chunk, self.slots)) for lo in range(0, self.slots, self.chunk)]
         local_bits = (self.chunk - 1).bit_length()
-        pending = Signal(self.slots)
-        nonempty = Signal(len(chunks))
-        chosen = Signal(len(chunks))                 # registered one-hot of the taken event's chunk
+        pending = Signal(self.slots, name="pending")
+        data = Signal(len(self.data), name="slot_data")
+        nonempty = Signal(len(chunks), name="nonempty")
+        chosen = Signal(len(chunks), name="chosen")               # registered one-hot of the taken event's chunk
         local_index = [Signal(local_bits, name=f"index{k}") for k in range(len(chunks))]
         local_word = [Signal(self.data_bits, name=f"word{k}") for k in range(len(chunks))]
         m.submodules.pick = pick = FirstSet(len(chunks))
         m.d.comb += pick.i.eq(nonempty)
         with m.If(self.load):
-            m.d.sync += [pending.eq(self.flags),
+            m.d.sync += [pending.eq(self.flags), data.eq(self.data),
                          nonempty.eq(Cat(self.flags[lo:hi].any() for lo, hi in chunks))]
         for k, (lo, hi) in enumerate(chunks):
             m.submodules[f"chunk{k}"] = local = FirstSet(hi - lo)
@@ -90,7 +91,7 @@ class EventQueue(wiring.Component):
                                  nonempty[k].eq(two_or_more(pending[lo:hi]))]
                 m.d.sync += local_index[k].eq(onehot_index(local.first, local_bits))
                 if self.data_bits:
-                    words = [self.data.word_select(i, self.data_bits) for i in range(lo, hi)]
+                    words = [data.word_select(i, self.data_bits) for i in range(lo, hi)]
                     m.d.sync += local_word[k].eq(or_select(local.first, words))
         with m.If(~self.load & self.take):
             m.d.sync += [chosen.eq(pick.first), self.valid.eq(pick.any)]

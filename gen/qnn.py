@@ -1,47 +1,46 @@
 """QNNCore: the SNN core's quantized twin, one W x B multiply-accumulate per event."""
 
-from amaranth.hdl import Cat, Mux
-from amaranth.lib import stream
+from amaranth.hdl import Cat
+from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
 from .engine import EventCore
 
 
 class QNNCore(EventCore):
-    """One `acts_in` beat (input j at [j*B +: B]) in, one `acts_out` beat
-    (neuron o at [o*B +: B]) out: a_out = clamp(floor(sum_j w*a / theta), 0, L).
+    """One `acts_in` beat (input j's B-bit activation at [j*B +: B]) in, one `acts_out`
+    beat (neuron o's at [o*B +: B]) out: a_out = clamp(floor(sum_j w*a / theta), 0, L).
 
     Events are the non-zero activations; each costs one cycle per neuron group.
     """
 
-    in_name, out_name, timesteps, pipeline = "acts_in", "acts_out", 1, 2
+    kind, in_port, out_port, timesteps = "qnn", "acts_in", "acts_out", 1
+
+    @staticmethod
+    def in_layout(p):
+        return data.ArrayLayout(p.B, p.n_in)
+
+    @staticmethod
+    def out_layout(p):
+        return data.StructLayout({"levels": data.ArrayLayout(p.B, p.n_out)})
 
     def __init__(self, params, weights):
         self.fire_steps = params.B
         super().__init__(params, weights, {
             "threshold": In(params.theta_width),
-            "acts_in": In(stream.Signature(params.n_in * params.B)),
-            "acts_out": Out(stream.Signature(params.n_out * params.B)),
+            self.in_port: In(stream.Signature(self.in_layout(params))),
+            self.out_port: Out(stream.Signature(self.out_layout(params))),
         })
+        self.stream_in, self.stream_out = self.acts_in, self.acts_out
 
     def slot_layout(self):
         return self.params.n_in, self.params.B
 
     def slot_flags(self, payload):
-        return Cat(payload.word_select(i, self.params.B).any() for i in range(self.params.n_in))
+        return Cat(payload[i].any() for i in range(self.params.n_in))
 
-    def slot_data(self, beat):
-        return beat
+    def slot_data(self, payload):
+        return payload.as_value()
 
     def decode(self, index, word):
         return index, word
-
-    def contribution(self, w, a):
-        return w * a
-
-    def payload(self, fields, last):
-        B, L = self.params.B, self.params.L
-        words = [fields.word_select(o, B) for o in range(self.params.n_out)]
-        if L == 2 ** B - 1:     # B bits cannot exceed L: no clamp needed
-            return Cat(words)
-        return Cat(Mux(q > L, L, q) for q in words)

@@ -15,9 +15,9 @@ def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, ma
     `idle` is the probability of inserting an idle cycle before a beat, `backpressure`
     the probability that the sink holds ready low in a cycle.
     """
-    inp, out = getattr(core, core.in_name), getattr(core, core.out_name)
+    inp, out = core.stream_in, core.stream_out
     groups = sum(c.params.groups for c in getattr(core, "cores", [core]))     # a Chain's layers add up
-    max_cycles = max_cycles or 200 + 40 * len(beats) * (1 + len(inp.payload)) * groups
+    max_cycles = max_cycles or 200 + 40 * len(beats) * (1 + len(inp.payload.as_value())) * groups
     outputs, in_cycles, out_cycles = [], [], []
 
     async def source(ctx):
@@ -29,7 +29,7 @@ def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, ma
             while rng.random() < idle:
                 await ctx.tick()
                 cycle += 1
-            ctx.set(inp.payload, int(beat))
+            ctx.set(inp.payload.as_value(), int(beat))
             ctx.set(inp.valid, 1)
             while True:
                 _, _, ready = await ctx.tick().sample(inp.ready)
@@ -43,7 +43,7 @@ def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, ma
         rng = np.random.default_rng([seed, 2])
         for cycle in range(1, max_cycles + 1):
             ctx.set(out.ready, int(rng.random() >= backpressure))
-            _, _, valid, ready, payload = await ctx.tick().sample(out.valid, out.ready, out.payload)
+            _, _, valid, ready, payload = await ctx.tick().sample(out.valid, out.ready, out.payload.as_value())
             if valid and ready:
                 outputs.append(payload)
                 out_cycles.append(cycle)

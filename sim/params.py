@@ -18,6 +18,11 @@ RANGES = {
 }
 
 
+# Registers between the weight memory's read data and the adder: the weight row (both
+# kinds) and, for the QNN, the product (so one pipeline stage holds one multiplier).
+PIPELINE = {"snn": 1, "qnn": 2}
+
+
 class ParamError(ValueError):
     """An illegal parameter value, one line: `name` (a parameter, e.g. `n_in`), the `value`
     given and what is `legal`. `text` words it: {name}, {value} and {legal} are those fields,
@@ -171,20 +176,26 @@ class CoreParams:
         return max(self.W + self.S, (self.T * self.drive_range[1] + 1).bit_length())
 
     # --- timing (see gen/engine.py for the schedule) ---
+    def overhead(self, kind):
+        """Cycles of one beat besides the event and firing cycles: IDLE's handshake, the
+        first INTEGRATE cycle (it only fills the event stage), the FIRE -> IDLE step, and
+        one per pipeline register between the weight memory and the adder."""
+        return 3 + PIPELINE[kind]
+
     def snn_cycles(self, set_bits, steps=1):
         """Cycles for `steps` SNN beats carrying `set_bits` set spike bits in total."""
-        return self.groups * (set_bits + steps * self.S) + 4 * steps
+        return self.groups * (set_bits + steps * self.S) + self.overhead("snn") * steps
 
     def qnn_cycles(self, nonzero):
         """Cycles for one QNN beat with `nonzero` non-zero activations."""
-        return self.groups * (nonzero + self.B) + 5
+        return self.groups * (nonzero + self.B) + self.overhead("qnn")
 
     def cycle_formulas(self):
         G = self.groups
         return {
-            "snn_beat": f"{G}*(e + {self.S}) + 4",
-            "snn_inference": f"{G}*(E + {self.S * self.T}) + {4 * self.T}",
-            "qnn_beat": f"{G}*(n + {self.B}) + 5",
+            "snn_beat": f"{G}*(e + {self.S}) + {self.overhead('snn')}",
+            "snn_inference": f"{G}*(E + {self.S * self.T}) + {self.overhead('snn') * self.T}",
+            "qnn_beat": f"{G}*(n + {self.B}) + {self.overhead('qnn')}",
             "where": ("e: set spike bits in the beat (= non-zero inputs for S=1); E: e summed over "
                       "an inference; n: non-zero activations; input handshake to output handshake, "
                       "output ready held high"),

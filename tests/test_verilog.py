@@ -17,6 +17,7 @@ from amaranth.back import verilog
 from amaranth.hdl import Mux
 
 from gen import QNNCore, SNNCore
+from gen.fire import FireUnit
 from sim.params import CoreParams
 from hdl_regression import (LEGAL_TRANSITIONS, build, default_weights, expected_transitions, make_case, run,
                             simulator, simulator_available, verilator_bin)
@@ -78,11 +79,15 @@ def test_second_simulator(kind, index, record_property):
     check_point(kind, index, record_property, OTHER)
 
 
+class ClearingFireUnit(FireUnit):
+    def reduce(self, acc, diff, fires):
+        return Mux(fires, 0, acc)
+
+
 class ResetToZero(SNNCore):
     """Mutant: a firing neuron's membrane is cleared instead of reduced by theta."""
 
-    def residual(self, acc, diff, fires):
-        return Mux(fires, 0, acc)
+    fire_unit = ClearingFireUnit
 
 
 class LastOffByOne(SNNCore):

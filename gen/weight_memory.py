@@ -1,0 +1,31 @@
+"""WeightMemory: a core's weights in block RAM and the weight register after its read port."""
+
+from amaranth.hdl import Module, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .weights import weight_words
+
+
+class WeightMemory(wiring.Component):
+    """Word `j*G + g` holds the weights of neurons `g*lanes .. g*lanes+lanes-1` for input j
+    (lane l at [l*W +: W]). `row` is the weight register: it holds the word at `addr`
+    two cycles after `addr` was presented (one in the memory's synchronous read port,
+    one in the register, which keeps the memory's output off the adder's path)."""
+
+    def __init__(self, params, weights):
+        self.params, self.weights = params, weights
+        super().__init__({"addr": In(range(params.n_in * params.groups)),
+                          "row": Out(data.ArrayLayout(params.W, params.lanes))})
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        # `ram_style`, as yosys keeps a small ROM in LUTs otherwise
+        m.submodules.memory = memory = Memory(shape=unsigned(p.lanes * p.W), depth=p.n_in * p.groups,
+                                              init=weight_words(p, self.weights), attrs={"ram_style": "block"})
+        read = memory.read_port()
+        m.d.comb += read.addr.eq(self.addr)
+        m.d.sync += self.row.eq(read.data)
+        return m
