@@ -35,6 +35,7 @@ def to_bytes(value, bits):
 
 class LinkError(Exception):
     """The board answered with an error code, or not with a well-formed frame."""
+    exit_status = 2     # on the command line, like a usage error
 
 
 def read_frame(read):

@@ -13,13 +13,13 @@ def load_weights(path, params):
     try:
         w = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise ParamError(f"--weights {path}: no such file") from None
+        raise ParamError("weights", path, text="{name} {value}: no such file") from None
     except (OSError, ValueError) as e:
-        raise ParamError(f"--weights {path}: not a readable .npy array ({e})") from None
+        raise ParamError("weights", path, text="{name} {value}: not a readable .npy array ({why})", why=e) from None
     try:
         return params.check_weights(w)
     except ParamError as e:
-        raise ParamError(f"--weights {path}: {e}") from None
+        raise ParamError("weights", path, text="{name} {value}: {why}", why=e) from None
 
 
 def make_weights(params, path=None, seed=0):

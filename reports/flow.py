@@ -16,11 +16,32 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from sim.params import ParamError
 
 
-class FlowError(ParamError):
-    """A build that cannot finish: missing tool, design too big, tool failure. One line."""
+class FlowError(Exception):
+    """A build or check that cannot finish, one line; as such, a tool failed (exit status 3)."""
+    exit_status = 3
+
+
+class ToolMissing(FlowError):
+    """A tool is not installed, or the board it programs is not there (exit status 2: the
+    machine needs setting up)."""
+    exit_status = 2
+
+
+class DoesNotFit(FlowError):
+    """The design needs more of a resource than the device has (exit status 2)."""
+    exit_status = 2
+
+
+class Unsupported(FlowError):
+    """A netlist the gate-level cell models cannot simulate (exit status 2)."""
+    exit_status = 2
+
+
+class TwinMismatch(FlowError):
+    """A simulated design's outputs differ from the twin's (exit status 1)."""
+    exit_status = 1
 
 
 @dataclass(frozen=True)
@@ -70,7 +91,7 @@ INSTALL_HINT = "install the flow tools with: pip install -e '.[flow]'"
 def tool(name):
     path = shutil.which(name)
     if path is None:
-        raise FlowError(f"{name} not found; {INSTALL_HINT}")
+        raise ToolMissing(f"{name} not found; {INSTALL_HINT}")
     return path
 
 
@@ -82,8 +103,14 @@ def run_tool(argv, cwd, log_name):
     with open(log_path) as log:
         text = log.read()
     if result.returncode != 0:
-        raise FlowError(describe_failure(argv[0], text, log_path))
+        raise failure(argv[0], text, log_path)
     return text
+
+
+def failure(name, log, log_path):
+    """The exception for a failed run: DoesNotFit when the log says the design ran out of room."""
+    message = describe_failure(name, log, log_path)
+    return (DoesNotFit if message.startswith("design does not fit") else FlowError)(message)
 
 
 def describe_failure(name, log, log_path):
@@ -129,7 +156,7 @@ def check_fits(cells, target, what):
     need = classify(cells)
     for cls, available in target.capacity.items():
         if need.get(cls, 0) > available:
-            raise FlowError(f"{what} does not fit {target.name}: needs {need[cls]} {cls}, "
+            raise DoesNotFit(f"{what} does not fit {target.name}: needs {need[cls]} {cls}, "
                             f"the device has {available}")
 
 

@@ -16,7 +16,7 @@ Per allocation:
   density, times its neurons. The model's B is the paper's ceil(log2(T+1)): for S > 1
   it prices the QNN with fewer bits than the twin's B.
 Each allocation's trained network is written as JSON and NIR next to the report.
-Results are cached per allocation under <out>/cache/network/.
+Results are cached per allocation under <out>/cache/network/ (`reports.jobs`).
 """
 
 import json
@@ -24,7 +24,7 @@ import os
 import sys
 
 from gen.chain import Chain
-from sim.cli import UsageParser
+from sim.cli import UsageParser, command
 from sim.energy import HARDWARE, OpEnergy, Scenario, evaluate, load_calibration, s_ace
 from sim.network import encode_counts, encode_spikes, load_digits_split, train
 from sim.network import evaluate as accuracy
@@ -32,10 +32,13 @@ from sim.beats import KINDS, timeout_cycles
 from sim.params import CoreParams, ParamError
 
 from .activity import parse_saif, toggle_counts
+from .cli import add_executor_options
 from .figure import figure
-from .flow import TARGETS, FlowError
-from .parallel import run_parallel
-from .power import energy, gate_netlist, load_coefficients, point_key, run_checked
+from .flow import TARGETS
+from .gatelevel import gate_netlist, run_checked
+from .jobs import executor, run_jobs
+from .measurement import MEASURE_SOURCES
+from .pricing import energy, load_coefficients
 
 ALLOCATIONS = [(8, 1, 4), (8, 2, 2), (8, 4, 1), (8, 1, 8), (8, 2, 4), (8, 4, 2), (8, 8, 1),
                (1, 1, 4), (2, 1, 4), (4, 1, 4)]
@@ -89,11 +92,7 @@ def model_energy(net, qnn_acts, snn_levels, T, ops):
 
 
 def run_allocation(job):
-    """One allocation, cached; returns (result, cached?). Runs in a worker process."""
-    path = os.path.join(job["cache"], "network", f"{point_key(job, SOURCES)}.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            return json.load(f), True
+    """One allocation: train, run the chains, measure; returns its result. Runs in a worker."""
     W, S, T = job["W"], job["S"], job["T"]
     L = T * (2 ** S - 1)
     x_train, y_train, x_test, y_test = load_digits_split(job["seed"])
@@ -120,11 +119,8 @@ def run_allocation(job):
         by_class, by_block = energy(counts_gl, coeffs)
         result[f"{kind}_pj"] = sum(by_class.values()) / n
         result[f"{kind}_pj_by_block"] = {k: v / n for k, v in by_block.items()}
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(result, f)
     save_network(net, S, T, os.path.join(job["out"], f"w{W}s{S}t{T}"))
-    return result, False
+    return result
 
 
 def save_network(net, S, T, stem):
@@ -179,7 +175,7 @@ def parse_args(argv):
     ap.add_argument("--coefficients", metavar="FILE.json", help="energy coefficients (default: the family's file)")
     ap.add_argument("--calibration", metavar="FILE.json", help="per-op energies for the analytical model")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workers", type=int, default=None, help="parallel allocations (default: CPUs)")
+    add_executor_options(ap, "allocations")
     ap.add_argument("--out", default=os.path.join("reports", "out", "network"))
     return ap.parse_args(argv)
 
@@ -188,33 +184,32 @@ def parse_alloc(text):
     try:
         W, S, T = (int(v) for v in text.split("/"))
     except ValueError:
-        raise ParamError(f"--alloc {text!r}: legal is W/S/T, e.g. 8/1/4") from None
+        raise ParamError("alloc", text, "W/S/T, e.g. 8/1/4", "{name} {value!r}: legal is {legal}") from None
     return W, S, T
 
 
+@command("python -m reports.network", usage=(ValueError,))
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        allocs = [parse_alloc(a) for a in args.alloc] if args.alloc else ALLOCATIONS
-        for W, S, T in allocs:
-            CoreParams(W, S, T, 64, args.hidden)
-        for name in ("hidden", "epochs", "energy_images", "max_lanes"):
-            if getattr(args, name) < 1:
-                raise ParamError(f"--{name.replace('_', '-')} {getattr(args, name)} is out of range: legal is >= 1")
-        if args.images < 0:
-            raise ParamError(f"--images {args.images} is out of range: legal is 0 (all) or more")
-        load_coefficients(TARGETS[args.target].family, args.coefficients)
-        jobs = [dict(W=W, S=S, T=T, hidden=args.hidden, epochs=args.epochs, images=args.images,
-                     energy_images=args.energy_images, max_lanes=args.max_lanes, target=args.target,
-                     coefficients=args.coefficients, calibration=args.calibration, seed=args.seed,
-                     cache=os.path.join(args.out, "cache"), out=args.out) for W, S, T in allocs]
+    allocs = [parse_alloc(a) for a in args.alloc] if args.alloc else ALLOCATIONS
+    for W, S, T in allocs:
+        CoreParams(W, S, T, 64, args.hidden)
+    for name in ("hidden", "epochs", "energy_images", "max_lanes"):
+        if getattr(args, name) < 1:
+            raise ParamError(name, getattr(args, name), ">= 1")
+    if args.images < 0:
+        raise ParamError("images", args.images, "0 (all) or more")
+    load_coefficients(TARGETS[args.target].family, args.coefficients)
+    cache = os.path.join(args.out, "cache")
+    jobs = [dict(W=W, S=S, T=T, hidden=args.hidden, epochs=args.epochs, images=args.images,
+                 energy_images=args.energy_images, max_lanes=args.max_lanes, target=args.target,
+                 coefficients=args.coefficients, calibration=args.calibration, seed=args.seed,
+                 cache=cache, out=args.out) for W, S, T in allocs]
+    with executor(args.dask, args.workers) as pool:
         print(f"{len(jobs)} allocations: train, RTL chains, gate-level chains", file=sys.stderr, flush=True)
-        results = run_parallel(run_allocation, jobs, args.workers, lambda j, r: (
-            f"{r['W']}/{r['S']}/{r['T']}: QNN {100 * r['qnn_accuracy']:.1f} %, SNN {100 * r['snn_accuracy']:.1f} %, "
-            f"{r['snn_pj']:.0f} / {r['qnn_pj']:.0f} pJ"))
-    except (ParamError, FlowError, ValueError) as e:
-        print(f"python -m reports.network: error: {e}", file=sys.stderr)
-        return 2
+        results = run_jobs(run_allocation, jobs, pool, os.path.join(cache, "network"), MEASURE_SOURCES + SOURCES,
+                           lambda j, r: (f"{r['W']}/{r['S']}/{r['T']}: QNN {100 * r['qnn_accuracy']:.1f} %, "
+                                         f"SNN {100 * r['snn_accuracy']:.1f} %, {r['snn_pj']:.0f} / {r['qnn_pj']:.0f} pJ"))
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "network.json"), "w") as f:
         json.dump(results, f, indent=1)

@@ -2,39 +2,38 @@
 
 For each bit budget BB = W*S*T (default 32, 64, 128 at W = 8: every S/T split with
 S <= 8) and a W sweep at fixed S*T, it builds the SNN core and its QNN twin
-(`reports.synth.build`), measures cycles per inference in the Amaranth simulator at
+(`reports.implementation.build`), measures cycles per inference in the Amaranth simulator at
 5 % and 20 % spike rates (the QNN gets the same inputs as spike counts), and reports
 inferences/s = Fmax / cycles and synapses evaluated per second.
 
 Builds run in parallel through one `concurrent.futures` executor: a local process pool
 by default, or a Dask cluster with `--dask ADDRESS`. Each result is cached under
-`<out>/cache/` by a hash of the job and the generator and flow sources, so a rerun only
-builds what changed. Writes sweep.json, sweep.md and PNG plots to `<out>`.
+`<out>/cache/` by a hash of the job and the generator and flow sources (`reports.jobs`),
+so a rerun only builds what changed. Writes sweep.json, sweep.md and PNG plots to `<out>`.
 """
 
-import hashlib
+import functools
 import json
 import os
-import pathlib
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
-from gen.core import make_cores
+from gen.build import make_cores
 from gen.simulate import run_stream
 from gen.weights import make_weights
 from sim.beats import KINDS
-from sim.cli import UsageParser
+from sim.cli import UsageParser, add_core_options, command
 from sim.params import CoreParams, ParamError
 from sim.stimulus import spike_train
 
+from .cli import add_build_options, add_executor_options
 from .flow import FlowError
-from .synth import add_core_options, build
+from .implementation import build
+from .jobs import executor, run_jobs
 
 RATES = (0.05, 0.2)
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+SOURCES = ["gen/*.py", "reports/*.py"]      # what a build's result depends on
 
 
 def allocations(budgets, w_sweep, W=8, ST=4):
@@ -42,7 +41,7 @@ def allocations(budgets, w_sweep, W=8, ST=4):
     points = []
     for bb in budgets:
         if bb % W:
-            raise ParamError(f"--bb {bb} is not a multiple of W={W}")
+            raise ParamError("bb", bb, text="{name} {value} is not a multiple of W={w}", w=W)
         st = bb // W
         points += [(W, S, st // S) for S in range(1, 9) if st % S == 0 and st // S <= 64]
     points += [(w, 2, ST // 2) for w in w_sweep if (w, 2, ST // 2) not in points]
@@ -63,20 +62,8 @@ def measured_cycles(kind, params, weights, rate, seed=0, inferences=3):
     return float(np.mean(last - first))
 
 
-def job_key(job):
-    sources = sorted((ROOT / "gen").glob("*.py")) + sorted((ROOT / "reports").glob("*.py"))
-    digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode())
-    for path in sources:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:20]
-
-
-def run_job(job, cache_dir, build_root):
-    """One sweep point: build + simulate. Returns (result, cached?). Runs in a worker."""
-    cache = os.path.join(cache_dir, f"{job_key(job)}.json")
-    if os.path.exists(cache):
-        with open(cache) as f:
-            return json.load(f), True
+def run_job(job, build_root):
+    """One sweep point: build + simulate; returns its result. Runs in a worker."""
     p = CoreParams(job["W"], job["S"], job["T"], job["n_in"], job["n_out"], job["lanes"])
     try:
         result = build(job["kind"], p, job["target"], job["freq"], job["seed"],
@@ -88,38 +75,19 @@ def run_job(job, cache_dir, build_root):
     if result["fmax_mhz"]:
         result["inferences_per_s"] = {r: result["fmax_mhz"] * 1e6 / c for r, c in result["cycles"].items()}
         result["synapses_per_s"] = {r: v * p.n_in * p.n_out for r, v in result["inferences_per_s"].items()}
-    os.makedirs(cache_dir, exist_ok=True)
-    with open(cache, "w") as f:
-        json.dump(result, f)
-    return result, False
+    return result
 
 
-def make_executor(dask_address=None, workers=None):
-    """A concurrent.futures executor: a local process pool, or a Dask cluster's."""
-    if dask_address is None:
-        return ProcessPoolExecutor(max_workers=workers), None
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ParamError("--dask needs the distributed package: pip install -e '.[flow]'") from None
-    try:
-        client = Client(dask_address, timeout=10)
-    except OSError as e:
-        raise ParamError(f"--dask {dask_address}: cannot connect ({e})") from None
-    return client.get_executor(), client
+def describe(job, result):
+    p = result["params"]
+    status = result.get("error") or f"Fmax {result['fmax_mhz']} MHz, cycles {result['cycles']}"
+    return f"{result['kind']} W={p['W']} S={p['S']} T={p['T']}: {status}"
 
 
 def sweep(jobs, out, executor):
-    cache_dir, build_root = os.path.join(out, "cache"), os.path.join(out, "builds")
-    futures = {executor.submit(run_job, job, cache_dir, build_root): job for job in jobs}
-    results, start = [], time.time()
-    for done, future in enumerate(as_completed(futures), 1):
-        result, cached = future.result()
-        results.append(result)
-        p = result["params"]
-        status = result.get("error") or f"Fmax {result['fmax_mhz']} MHz, cycles {result['cycles']}"
-        print(f"[{done}/{len(jobs)}] {result['kind']} W={p['W']} S={p['S']} T={p['T']}: {status}"
-              f"{' (cached)' if cached else ''}  [{time.time() - start:.0f} s]", file=sys.stderr, flush=True)
+    """Every job's result (cached under <out>/cache/), by BB, W, S and kind."""
+    results = run_jobs(functools.partial(run_job, build_root=os.path.join(out, "builds")), jobs, executor,
+                       os.path.join(out, "cache"), SOURCES, describe)
     key = lambda r: (r["BB"], r["params"]["W"], r["params"]["S"], r["kind"])
     return sorted(results, key=key)
 
@@ -179,33 +147,25 @@ def parse_args(argv):
     ap.add_argument("--bb", type=int, nargs="+", default=[32, 64, 128], help="bit budgets at W=8 (default 32 64 128)")
     ap.add_argument("--w-sweep", type=int, nargs="*", default=[1, 2, 4, 8, 16], help="W values at S=2, T=2")
     ap.add_argument("--kind", choices=("snn", "qnn", "both"), default="both")
-    ap.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPUs)")
-    ap.add_argument("--dask", metavar="ADDRESS", help="send the builds to this Dask scheduler instead")
-    add_core_options(ap)
+    add_executor_options(ap, "builds")
+    add_core_options(ap, bits=False)
+    add_build_options(ap)
     ap.set_defaults(out=os.path.join("reports", "out", "sweep"))
     return ap.parse_args(argv)
 
 
+@command("python -m reports.sweep")
 def main(argv=None):
     args = parse_args(argv)
-    client = None
-    try:
-        points = allocations(args.bb, args.w_sweep)
-        for W, S, T in points:
-            CoreParams(W, S, T, args.n_in, args.n_out, args.lanes)
-        kinds = ("snn", "qnn") if args.kind == "both" else (args.kind,)
-        jobs = [dict(kind=k, W=W, S=S, T=T, n_in=args.n_in, n_out=args.n_out, lanes=args.lanes,
-                     target=args.target, freq=args.freq, seed=args.seed) for W, S, T in points for k in kinds]
-        executor, client = make_executor(args.dask, args.workers)
+    points = allocations(args.bb, args.w_sweep)
+    for W, S, T in points:
+        CoreParams(W, S, T, args.n_in, args.n_out, args.lanes)
+    kinds = ("snn", "qnn") if args.kind == "both" else (args.kind,)
+    jobs = [dict(kind=k, W=W, S=S, T=T, n_in=args.n_in, n_out=args.n_out, lanes=args.lanes,
+                 target=args.target, freq=args.freq, seed=args.seed) for W, S, T in points for k in kinds]
+    with executor(args.dask, args.workers) as pool:
         print(f"{len(jobs)} builds on {args.target}{' via Dask ' + args.dask if args.dask else ''}", file=sys.stderr)
-        with executor:
-            results = sweep(jobs, args.out, executor)
-    except ParamError as e:
-        print(f"python -m reports.sweep: error: {e}", file=sys.stderr)
-        return 2
-    finally:
-        if client is not None:
-            client.close()
+        results = sweep(jobs, args.out, pool)
     summary = {"target": args.target, "n_in": args.n_in, "n_out": args.n_out, "rates": RATES,
                "spread_of_inferences_per_s_at_equal_BB": spread(results), "results": results}
     with open(os.path.join(args.out, "sweep.json"), "w") as f:

@@ -25,13 +25,13 @@ import sys
 
 import numpy as np
 
-from sim.cli import UsageParser
+from sim.cli import UsageParser, add_core_options, command
 from sim.energy import HARDWARE, OpEnergy, Scenario, breakeven_spike_rate, load_calibration
-from sim.params import ParamError
 
+from .cli import add_sweep_options, check_rate
 from .figure import figure
-from .flow import FlowError
-from .power import add_sweep_options, check_rate, jobs_for, measure_all
+from .jobs import executor
+from .measurement import jobs_for, measure_all
 
 TS = (1, 2, 4, 8)
 RATES = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -112,24 +112,20 @@ def plot(table, path):
 
 def parse_args(argv):
     ap = UsageParser(prog="python -m reports.twin", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--W", type=int, default=8, help="weight bits (default 8)")
-    ap.add_argument("--S", type=int, default=1, help="spike bits (default 1)")
-    ap.add_argument("--T", type=int, nargs="+", default=list(TS), help="timesteps (default 1 2 4 8)")
+    add_core_options(ap, 8, 1, list(TS), n_in=32, n_out=8, many=("T",), seed_help="weights and stimulus seed")
     ap.add_argument("--spike-rate", type=float, nargs="+", default=list(RATES), help="spike rates (default 0.02 .. 0.5)")
     add_sweep_options(ap)
     return ap.parse_args(argv)
 
 
+@command("python -m reports.twin")
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        rates = sorted(check_rate(r) for r in args.spike_rate)
-        jobs = jobs_for([(args.W, args.S, T, r) for T in args.T for r in rates], args)
-        print(f"{len(jobs)} measurements", file=sys.stderr)
-        results = measure_all(jobs, args.workers, os.path.join(args.out, "cache"))
-    except (ParamError, FlowError) as e:
-        print(f"python -m reports.twin: error: {e}", file=sys.stderr)
-        return 2
+    rates = sorted(check_rate(r) for r in args.spike_rate)
+    jobs = jobs_for([(args.W, args.S, T, r) for T in args.T for r in rates], args)
+    print(f"{len(jobs)} measurements", file=sys.stderr)
+    with executor(args.dask, args.workers) as pool:
+        results = measure_all(jobs, pool, os.path.join(args.out, "cache"))
     table = {k: s["pj_per_inference"] / q["pj_per_inference"] for k, (s, q) in pairs(results).items()}
     measured_be = {T: breakeven(rates, [table[(T, r)] for r in rates]) for T in args.T}
     out = os.path.join(args.out, "twin", args.target)

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from .cli import UsageParser
+from .cli import UsageParser, command
 from .params import CoreParams
 from .stimulus import random_weights, spike_train
 from .twin import snn_forward
@@ -44,6 +44,7 @@ def spikingjelly_runner(w, spikes, theta):
     return run
 
 
+@command("python -m sim.bench")
 def main(argv=None):
     ap = UsageParser(prog="python -m sim.bench", description=__doc__)
     ap.add_argument("--n-in", type=int, default=4096)

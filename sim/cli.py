@@ -1,6 +1,19 @@
-"""The command lines' shared argument parser: a usage error is one line on stderr and exit status 2."""
+"""What every command line shares: the parser (a usage error is one line and exit status 2),
+the core options, and one mapping from exceptions to a one-line message and an exit status.
+
+Exit status: 0 done; 1 a check found a mismatch with the twin; 2 a usage error, a design
+that does not fit, a missing tool; 3 a tool failed. An exception says its status with an
+`exit_status` attribute (`sim.params.ParamError` 2, `reports.flow.FlowError` and its kinds).
+"""
 
 import argparse
+import functools
+import sys
+
+from .params import RANGES, ParamError
+
+DESCRIPTIONS = {"W": "weight bits, {} (W=1: binary +1/-1 weights)", "S": "spike bits, {}",
+                "T": "timesteps per inference, {}", "n_in": "fan-in, {}", "n_out": "neurons, {}"}
 
 
 class UsageParser(argparse.ArgumentParser):
@@ -8,12 +21,56 @@ class UsageParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def add_core_params(ap, seed_help="weights seed (default 0)"):
-    """The core options the board tools share, defaulting to the default core."""
-    ap.add_argument("--W", type=int, default=8, help="weight bits (default 8)")
-    ap.add_argument("--S", type=int, default=2, help="spike bits (default 2)")
-    ap.add_argument("--T", type=int, default=2, help="timesteps (default 2)")
-    ap.add_argument("--n-in", type=int, default=64, help="fan-in (default 64)")
-    ap.add_argument("--n-out", type=int, default=16, help="neurons (default 16)")
-    ap.add_argument("--lanes", type=int, default=None, help="neurons updated per cycle (default n_out)")
-    ap.add_argument("--seed", type=int, default=0, help=seed_help)
+def option(name):
+    """The command-line spelling of a parameter name (`n_in` -> `--n-in`)."""
+    return "--" + name.replace("_", "-")
+
+
+def add_core_options(ap, W=None, S=None, T=None, n_in=64, n_out=16, *, required=False, many=(),
+                     bits=True, seed_help="weights seed"):
+    """--W --S --T (unless not `bits`), --n-in --n-out --lanes --seed, with this tool's defaults;
+    `required` makes W, S, T required; the ones named in `many` take several values."""
+    for name, default in (("W", W), ("S", S), ("T", T), ("n_in", n_in), ("n_out", n_out)):
+        if name in ("W", "S", "T") and not bits:
+            continue
+        lo, hi = RANGES[name]
+        several = name in many
+        shown = " ".join(map(str, default)) if several and default else default
+        ap.add_argument(option(name), type=int, default=default, nargs="+" if several else None,
+                        required=required and name in ("W", "S", "T"),
+                        help=DESCRIPTIONS[name].format(f"{lo}..{hi}") + ("" if default is None else f" (default {shown})"))
+    ap.add_argument("--lanes", type=int, default=None, help="neurons updated per cycle, a divisor of n_out (default n_out)")
+    ap.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default 0)")
+
+
+def message(error):
+    """An exception's one line, parameters spelled as options."""
+    return error.render(option) if isinstance(error, ParamError) else str(error)
+
+
+def exit_status(error, usage=()):
+    """The exit status an exception stands for, or None (a bug: let it raise)."""
+    status = getattr(error, "exit_status", None)
+    return 2 if status is None and isinstance(error, usage) else status
+
+
+def report(prog, error):
+    print(f"{prog}: error: {message(error)}", file=sys.stderr)
+
+
+def command(prog, usage=()):
+    """Decorator for a `main(argv) -> status`: an exception with an exit status (or one of the
+    `usage` types, status 2) becomes one line on stderr and that status, never a traceback."""
+    def wrap(main):
+        @functools.wraps(main)
+        def run(argv=None):
+            try:
+                return main(argv)
+            except Exception as e:
+                status = exit_status(e, usage)
+                if status is None:
+                    raise
+                report(prog, e)
+                return status
+        return run
+    return wrap

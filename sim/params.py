@@ -5,6 +5,7 @@ golden model, so both agree on what "no legal input can overflow" means.
 """
 
 from dataclasses import dataclass
+from functools import partial
 import numpy as np
 
 # name -> (low, high), inclusive; SPEC section 1.
@@ -23,12 +24,45 @@ PIPELINE = {"snn": 1, "qnn": 2}
 
 
 class ParamError(ValueError):
-    """An illegal parameter; the message names the option, its value and the legal range."""
+    """An illegal parameter value, one line: `name` (a parameter, e.g. `n_in`), the `value`
+    given and what is `legal`. `text` words it: {name}, {value} and {legal} are those fields,
+    extra keyword fields are inserted as given, and any other {parameter} is spelled like
+    {name}. str() names the parameters as they are (`n_in 5000 is out of range: legal is an
+    integer in 1..4096`); a command line renders them as its options (`render(option)`).
+    `ParamError(message)` with one argument is a free-text message, rendered as is."""
+
+    exit_status = 2     # a usage error on the command line
+
+    def __init__(self, name, value=None, legal=None, text=None, **fields):
+        if value is legal is text is None and not fields:
+            name, text = None, name
+        self.name, self.value, self.legal, self.fields = name, value, legal, fields
+        self.text = text or "{name} {value} is out of range: legal is {legal}"
+        super().__init__(self.render())
+
+    def render(self, spell=str):
+        """The message with each parameter name as `spell(name)`."""
+        if self.name is None:
+            return self.text
+        return self.text.format_map(_Spelled(spell, self.fields, name=spell(self.name), value=self.value,
+                                              legal=self.legal))
+
+    def __str__(self):
+        return self.render()
+
+    def __reduce__(self):       # pickles through process pools with its fields
+        return partial(type(self), **self.fields), (self.name, self.value, self.legal, self.text)
 
 
-def option(name):
-    """The command-line spelling of a parameter name (`n_in` -> `--n-in`)."""
-    return "--" + name.replace("_", "-")
+class _Spelled(dict):
+    """Format fields; a name not among them is another parameter, spelled."""
+
+    def __init__(self, spell, fields, **known):
+        super().__init__(fields, **known)
+        self.spell = spell
+
+    def __missing__(self, key):
+        return self.spell(key)
 
 
 def signed_bits(lo, hi):
@@ -38,7 +72,7 @@ def signed_bits(lo, hi):
 
 def check_int(name, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise ParamError(f"{option(name)} {value!r} is out of range: legal is an integer in {lo}..{hi}")
+        raise ParamError(name, value, f"an integer in {lo}..{hi}", "{name} {value!r} is out of range: legal is {legal}")
 
 
 @dataclass(frozen=True)
@@ -58,8 +92,8 @@ class CoreParams:
         check_int("lanes", self.lanes, 1, self.n_out)
         if self.n_out % self.lanes:
             divisors = [d for d in range(1, self.n_out + 1) if self.n_out % d == 0]
-            raise ParamError(f"{option('lanes')} {self.lanes} does not divide --n-out {self.n_out}: "
-                             f"legal is one of {divisors}")
+            raise ParamError("lanes", self.lanes, f"one of {divisors}",
+                             "{name} {value} does not divide {n_out} {n}: legal is {legal}", n=self.n_out)
 
     def as_dict(self):
         return {"W": self.W, "S": self.S, "T": self.T, "n_in": self.n_in, "n_out": self.n_out, "lanes": self.lanes}

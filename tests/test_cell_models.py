@@ -9,7 +9,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from gen.testbench.runner import verilator_bin
-from reports import cell_models, power
+from reports import cell_models, gatelevel
 from reports.activity import module_of
 from reports.flow import TARGETS, FlowError
 
@@ -50,8 +50,8 @@ class Multiplier(wiring.Component):
 
 
 def gate_level(design, name, beats, expected, tmp_path):
-    netlist, gl = power.gate_netlist(design, name, ECP5, str(tmp_path))
-    power.run_checked(gl, name, "ecp5", beats, expected, ("i", "o"), None, 100 + 2 * len(beats), str(tmp_path))
+    netlist, gl = gatelevel.gate_netlist(design, name, ECP5, str(tmp_path))
+    gatelevel.run_checked(gl, name, "ecp5", beats, expected, ("i", "o"), None, 100 + 2 * len(beats), str(tmp_path))
     return module_of(netlist, name)
 
 
@@ -107,6 +107,6 @@ def test_modes_without_a_model_are_named(cell, parameters, connections, reason):
 
 
 def test_a_netlist_outside_the_models_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(power, "unsupported", lambda module: "DP16KD x: REGMODE_A is not NOREG")
+    monkeypatch.setattr(gatelevel, "unsupported", lambda module: "DP16KD x: REGMODE_A is not NOREG")
     with pytest.raises(FlowError, match="no gate-level simulation of rom9x2048 on ecp5: DP16KD x: REGMODE_A"):
-        power.gate_netlist(Rom(9, [0] * 2048), "rom9x2048", ECP5, str(tmp_path))
+        gatelevel.gate_netlist(Rom(9, [0] * 2048), "rom9x2048", ECP5, str(tmp_path))

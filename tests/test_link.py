@@ -4,7 +4,7 @@ command, and every error the link must reject, report and recover from."""
 import pytest
 
 from boards import protocol as P
-from boards.host import Link, SimulatedBoard
+from boards.client import Link, SimulatedBoard
 from boards.top import LEDS, BoardTop
 from gen.manifest import core_id
 from gen.weights import make_weights
@@ -62,7 +62,7 @@ def test_a_chain_board_answers_with_the_twin_network(tmp_path):
     THRESHOLD command (the thresholds are built in), and output beats equal to the twin's."""
     import numpy as np
 
-    from boards.flash import network_core
+    from boards.bitstream import network_core
     from gen.manifest import chain_id
     from gen.nirgraph import save_json
     from sim.network import Network, encode_spikes

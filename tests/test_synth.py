@@ -5,14 +5,14 @@ import os
 
 import pytest
 
-from reports import synth
+from reports import implementation, synth
 from sim.params import CoreParams
 
 
 @pytest.fixture(scope="module")
 def ice40_small(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
-    results = {n_out: synth.build("snn", CoreParams(4, 1, 2, 6, n_out), "ice40-up5k", workdir=str(out / str(n_out)))
+    results = {n_out: implementation.build("snn", CoreParams(4, 1, 2, 6, n_out), "ice40-up5k", workdir=str(out / str(n_out)))
                for n_out in (2, 4)}
     return results
 

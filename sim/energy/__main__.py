@@ -4,7 +4,8 @@ reuse, sace) written as JSON + Markdown + PNG. Usage errors exit with status 2."
 import json
 import sys
 
-from ..cli import UsageParser
+from ..cli import UsageParser, command
+from ..params import ParamError
 from . import analyses
 from .model import HARDWARE, Scenario, evaluate, load_calibration, op_energy
 
@@ -33,7 +34,7 @@ def parse_args(argv):
 
 def scenario(a):
     if a.hardware not in HARDWARE:
-        raise ValueError(f"--hardware {a.hardware}: legal is one of {', '.join(HARDWARE)}")
+        raise ParamError("hardware", a.hardware, f"one of {', '.join(HARDWARE)}", "{name} {value}: legal is {legal}")
     ops = op_energy(a.weight_bits)
     if a.calibration:
         ops = load_calibration(a.calibration, ops)
@@ -55,31 +56,28 @@ def table(r):
     return "\n".join([head, *body, f"SNN/QNN ratio      {r['ratio']:.4f}", f"energies: {r['energy_source']}"])
 
 
+@command("python -m sim.energy", usage=(ValueError, OSError))
 def main(argv=None):
     a = parse_args(argv)
-    try:
-        s = scenario(a)
-        if a.analysis is None:
-            r = evaluate(s)
-            print(json.dumps(r, indent=2) if a.json else table(r))
-            return 0
-        if a.analysis == "sace":
-            if not a.layers:
-                raise ValueError("sace needs --layers FILE.json")
-            with open(a.layers) as f:
-                result = analyses.sace(json.load(f))
-        elif a.analysis == "breakeven":
-            result = analyses.breakeven(gamma=s.gamma if a.gamma is not None else 0.8, hardware=a.hardware)
-        elif a.analysis == "landscape":
-            result = analyses.landscape(N=a.N)
-        elif a.analysis == "hops":
-            result = analyses.hops(T=a.T, spike_rate=a.spike_rate, N=a.N)
-        else:
-            result = analyses.reuse(T=a.T, spike_rate=a.spike_rate, N=a.N, hops_=a.hops)
-        paths = analyses.write(result, a.out)
-    except (ValueError, OSError) as e:
-        print(f"python -m sim.energy: error: {e}", file=sys.stderr)
-        return 2
+    s = scenario(a)
+    if a.analysis is None:
+        r = evaluate(s)
+        print(json.dumps(r, indent=2) if a.json else table(r))
+        return 0
+    if a.analysis == "sace":
+        if not a.layers:
+            raise ParamError("layers", text="sace needs {name} FILE.json")
+        with open(a.layers) as f:
+            result = analyses.sace(json.load(f))
+    elif a.analysis == "breakeven":
+        result = analyses.breakeven(gamma=s.gamma if a.gamma is not None else 0.8, hardware=a.hardware)
+    elif a.analysis == "landscape":
+        result = analyses.landscape(N=a.N)
+    elif a.analysis == "hops":
+        result = analyses.hops(T=a.T, spike_rate=a.spike_rate, N=a.N)
+    else:
+        result = analyses.reuse(T=a.T, spike_rate=a.spike_rate, N=a.N, hops_=a.hops)
+    paths = analyses.write(result, a.out)
     print(json.dumps(result, indent=2) if a.json else analyses.markdown(result) + "wrote " + ", ".join(paths))
     return 0
 

@@ -6,6 +6,8 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 
+from ..params import ParamError
+
 # 22 nm, 8-bit weights (SPEC section 5).
 E_MAC_8BIT = {1: 0.0809, 2: 0.0883, 3: 0.1018, 4: 0.1171}
 E_OP_8BIT = 0.05448  # one accumulate, compare or subtract
@@ -54,7 +56,7 @@ def op_energy(weight_bits=8):
     if weight_bits == 4:
         return OpEnergy(E_w=0.31 / 2, E_MAC={b: e / 2 for b, e in E_MAC_8BIT.items()},
                         source="assumed: 8-bit values with E_MAC and E_w scaled by 4/8")
-    raise ValueError(f"--weight-bits {weight_bits}: legal is 8 or 4")
+    raise ParamError("weight_bits", weight_bits, "8 or 4", "{name} {value}: legal is {legal}")
 
 
 def load_calibration(path, base=None):
@@ -127,18 +129,18 @@ class Scenario:
 
     def __post_init__(self):
         if not (isinstance(self.T, int) and self.T >= 1):
-            raise ValueError(f"--T {self.T} is out of range: legal is an integer >= 1")
+            raise ParamError("T", self.T, "an integer >= 1")
         for name in ("spike_rate", "gamma"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
-                raise ValueError(f"--{name.replace('_', '-')} {v} is out of range: legal is 0..1")
+                raise ParamError(name, v, "0..1")
         for name in ("N", "hops", "reuse_qnn", "reuse_snn"):
             v = getattr(self, name)
             bad, legal = (v < 0, ">= 0") if name == "hops" else (not v > 0, "> 0")
             if bad:
-                raise ValueError(f"--{name.replace('_', '-')} {v} is out of range: legal is {legal}")
+                raise ParamError(name, v, legal)
         if self.transmission not in ("timestep", "aggregated"):
-            raise ValueError(f"--transmission {self.transmission}: legal is timestep or aggregated")
+            raise ParamError("transmission", self.transmission, "timestep or aggregated", "{name} {value}: legal is {legal}")
         if self.hardware.E_sparse < 0 or self.hardware.E_dense < 0:
             raise ValueError("hardware energies must be >= 0")
         self.ops.check()

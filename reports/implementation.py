@@ -1,0 +1,42 @@
+"""One core through the open FPGA flow: synthesized alone (its own resources) and inside
+`gen.harness.SerialHarness` (the package's pins), placed, routed and packed."""
+
+import os
+import time
+
+from amaranth.back import verilog
+
+from gen.build import default_name, make_cores
+from gen.harness import SerialHarness
+from gen.weights import make_weights
+from sim.params import ParamError
+
+from .flow import TARGETS, check_fits, classify, place_and_route, synthesize
+
+
+def build(kind, params, target_name, freq_mhz=None, seed=0, workdir="build"):
+    """Synthesize, place and route one core; returns its result dict (raises FlowError)."""
+    target = TARGETS[target_name]
+    freq = freq_mhz or target.freq_mhz
+    if freq <= 0:
+        raise ParamError("freq", freq, "a clock in MHz > 0")
+    weights, source = make_weights(params, None, seed)
+    (module, core), = make_cores(params, weights, kind, default_name(params)).values()
+    os.makedirs(workdir, exist_ok=True)
+    start = time.time()
+    top = f"{module}_top"
+    for name, design in ((module, core), (top, SerialHarness(core))):
+        with open(os.path.join(workdir, f"{name}.v"), "w") as f:
+            f.write(verilog.convert(design, name=name))
+    _, core_cells = synthesize(os.path.join(workdir, f"{module}.v"), module, target, workdir)
+    netlist, top_cells = synthesize(os.path.join(workdir, f"{top}.v"), top, target, workdir)
+    check_fits(top_cells, target, f"{module} in its harness")
+    placed = place_and_route(netlist, top, target, workdir, freq)
+    core_res, top_res = classify(core_cells), classify(top_cells)
+    fmax = min((v["achieved_mhz"] for v in placed["fmax"].values()), default=None)
+    return {
+        "kind": kind, "module": module, "target": target_name, "params": params.as_dict(), "BB": params.BB,
+        "weights": source, "freq_constraint_mhz": freq, "fmax_mhz": fmax,
+        "core": core_res, "harness": {k: top_res[k] - core_res[k] for k in top_res}, "top": top_res,
+        "placed": placed, "workdir": workdir, "seconds": round(time.time() - start, 1),
+    }
