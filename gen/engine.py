@@ -51,7 +51,9 @@ class EventCore(wiring.Component):
     slots) and `decode` (an event slot -> input j and the event's info).
     """
 
-    fire_unit = FireUnit      # the components a mutant may replace
+    # the components, as class attributes so that a mutant (tests/test_verilog.py) may replace one
+    event_queue, weight_memory, accumulate, membrane_bank, fire_unit = \
+        EventQueue, WeightMemory, Accumulate, MembraneBank, FireUnit
 
     def __init__(self, params, weights, signature):
         self.params = params
@@ -68,11 +70,11 @@ class EventCore(wiring.Component):
         G = p.groups
         inp, out = self.stream_in, self.stream_out
 
-        m.submodules.queue = queue = EventQueue(*self.slot_layout())
-        m.submodules.weights = weights = WeightMemory(p, self.weights)
+        m.submodules.queue = queue = self.event_queue(*self.slot_layout())
+        m.submodules.weights = weights = self.weight_memory(p, self.weights)
         j, info = self.decode(queue.index, queue.word)
-        m.submodules.synapses = synapses = Accumulate(p, self.kind, len(info))
-        m.submodules.membranes = membranes = MembraneBank(p)
+        m.submodules.synapses = synapses = self.accumulate(p, self.kind, len(info))
+        m.submodules.membranes = membranes = self.membrane_bank(p)
         clamp = p.L if self.kind == "qnn" and p.L != 2 ** steps - 1 else None
         m.submodules.fire = fire = self.fire_unit(p, steps, clamp)
 
@@ -82,7 +84,7 @@ class EventCore(wiring.Component):
 
         # --- stage 1: the weight row of the picked event and group `issue_group` is being read
         issue_group = Signal(range(G), name="issue_group")
-        m.d.comb += weights.addr.eq(j * G + issue_group)
+        m.d.comb += weights.addr.eq(weights.address(j, issue_group))
         read_valid, read_group, read_info = Signal(name="read_valid"), Signal(range(G), name="read_group"), \
             Signal(len(info), name="read_info")
         m.d.sync += read_valid.eq(0)

@@ -32,6 +32,10 @@ class FireUnit(wiring.Component):
         """The membrane after one step (`diff` = acc - theta << b): reset by subtraction."""
         return Mux(fires, diff, acc)
 
+    def shift_in(self, field, fires):
+        """A level after one step: steps go MSB first, so the new bit enters at the bottom."""
+        return Cat(fires, field[:-1])
+
     def elaborate(self, platform):
         m = Module()
         p, steps = self.params, self.steps
@@ -50,7 +54,7 @@ class FireUnit(wiring.Component):
             for g in range(p.groups):
                 field = fields[g * p.lanes + l]
                 with m.If(self.step & (self.group == g)):
-                    m.d.sync += field.eq(Cat(fires, field[:-1]))
+                    m.d.sync += field.eq(self.shift_in(field, fires))
         for o in range(p.n_out):
             level = fields[o]
             m.d.comb += self.levels[o].eq(level if self.clamp is None else Mux(level > self.clamp, self.clamp, level))

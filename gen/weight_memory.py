@@ -19,6 +19,10 @@ class WeightMemory(wiring.Component):
         super().__init__({"addr": In(range(params.n_in * params.groups)),
                           "row": Out(data.ArrayLayout(params.W, params.lanes))})
 
+    def address(self, j, group):
+        """The word of input `j`'s weights for neuron group `group`."""
+        return j * self.params.groups + group
+
     def elaborate(self, platform):
         m = Module()
         p = self.params

@@ -15,6 +15,7 @@ from gen.engine import STATES
 from gen.testbench import runner
 from gen.testbench.runner import SIMULATORS
 from sim.beats import KINDS, QNN, SNN, timeout_cycles
+from sim.evidence import require_evidence, spread_threshold
 from sim.stimulus import activations, random_weights, spike_train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,16 +50,50 @@ def hexes(words):
     return [format(int(w), "x") for w in words]
 
 
-def phase(name, threshold, beats, expected, *, idle=0.0, backpressure=0.0, abort=None):
+def phase(name, threshold, beats, expected, *, idle=0.0, backpressure=0.0, abort=None, cycles=None,
+          typical=False):
+    """One phase of a case; `cycles` (for a phase without idle or backpressure): the
+    manifest formula's cycles of beats 1.., which must part consecutive output handshakes."""
     return dict(name=name, threshold=int(threshold), beats=hexes(beats),
                 expected=None if expected is None else hexes(expected),
-                idle=idle, backpressure=backpressure, abort=abort)
+                idle=idle, backpressure=backpressure, abort=abort, cycles=cycles, typical=typical)
 
 
-def thresholds(p, rng):
-    """A threshold near the typical drive, the smallest (1) and the largest the port holds."""
-    typical = int(rng.integers(1, max(2, p.n_in * max(p.w_max, 1) * p.K // 4) + 1))
-    return [("typical", typical), ("theta=1", 1), ("theta=max", 2 ** p.theta_width - 1)]
+def cycles(p, kind, inputs):
+    """Formula cycles of every beat but the first: SNN G*(e + S) + 4 with e the beat's set
+    spike bits, QNN G*(n + B) + 5 with n its non-zero activations."""
+    inputs = np.asarray(inputs).reshape(-1, p.n_in)
+    if kind == "snn":
+        counts = [sum(bin(int(x)).count("1") for x in row) for row in inputs]
+        return [p.snn_cycles(e) for e in counts[1:]]
+    return [p.qnn_cycles(int(n)) for n in np.count_nonzero(inputs, axis=1)[1:]]
+
+
+def sweep(kind, p, weights, corners, draw, levels):
+    """The typical phases, one per stimulus level (spike rate or sparsity) with a threshold
+    near the spread of that level's drive (`sim.evidence.spread_threshold`; the corner
+    inputs take the densest level's), under idle gaps and backpressure; then two corner
+    phases over every level at once: theta=1 (no idle, no backpressure, cycles checked)
+    and the largest threshold the port holds (nothing fires), under heavy idle and
+    backpressure."""
+    k = KINDS[kind]
+    top = p.K if k.spiking else p.L
+    name = "rate" if k.spiking else "sparsity"
+
+    def make(label, theta, inputs, idle, bp, **extra):
+        return phase(label, theta, k.encode(inputs, p.S, p.T), k.expected(weights, inputs, theta, p.S, p.T),
+                     idle=idle, backpressure=bp, **extra)
+    sets = [draw(x) for x in levels]
+    thetas = [spread_threshold(weights, inputs, top) for inputs in sets]
+    densest = thetas[int(np.argmax([np.count_nonzero(s) for s in sets]))]
+    phases = [make(f"{name} {x} typical", theta, inputs, 0.3, 0.4, typical=True)
+              for x, theta, inputs in zip(levels, thetas, sets)]
+    phases.append(make("corners typical", densest, corners, 0.3, 0.4, typical=True))
+    every = np.concatenate([corners] + [draw(x) for x in levels])
+    phases.append(make("theta=1", 1, every, 0.0, 0.0, cycles=cycles(p, kind, every)))
+    every = np.concatenate([corners] + [draw(x) for x in levels])
+    phases.append(make("theta=max", 2 ** p.theta_width - 1, every, 0.5, 0.7))
+    return phases, densest
 
 
 def snn_case(p, weights, seed, inferences=3):
@@ -73,14 +108,9 @@ def snn_case(p, weights, seed, inferences=3):
         return SNN.expected(weights, spikes, theta, p.S, p.T)
 
     corners = np.stack([np.zeros((p.T, p.n_in), int), np.full((p.T, p.n_in), p.K)])
-    phases = []
-    for (tname, theta), (idle, bp) in zip(thresholds(p, rng), [(0.3, 0.4), (0.0, 0.0), (0.5, 0.7)]):
-        trains = [corners] + [spike_train(rng, (inferences, p.T, p.n_in), p.S, r) for r in SPIKE_RATES]
-        spikes = np.concatenate(trains)
-        phases.append(phase(f"rates {tname}", theta, beats(spikes), expected(spikes, theta),
-                            idle=idle, backpressure=bp))
+    phases, theta = sweep("snn", p, weights, corners,
+                          lambda r: spike_train(rng, (inferences, p.T, p.n_in), p.S, r), SPIKE_RATES)
     full = np.full((1, p.T, p.n_in), p.K)
-    theta = thresholds(p, rng)[0][1]
     for state in ("INTEGRATE", "FIRE"):   # a partial inference, then a reset mid-way
         phases.append(phase(f"reset in {state}", theta, beats(full)[: max(1, p.T // 2)], [], abort=state))
         after = spike_train(rng, (2, p.T, p.n_in), p.S, 0.5)
@@ -103,12 +133,8 @@ def qnn_case(p, weights, seed, inferences=4):
         return QNN.expected(weights, acts, theta, p.S, p.T)
 
     corners = np.stack([np.zeros(p.n_in, int), np.full(p.n_in, p.L)])
-    phases = []
-    for (tname, theta), (idle, bp) in zip(thresholds(p, rng), [(0.3, 0.4), (0.0, 0.0), (0.5, 0.7)]):
-        acts = np.concatenate([corners] + [activations(rng, (inferences, p.n_in), p.L, s) for s in SPARSITIES])
-        phases.append(phase(f"sparsities {tname}", theta, beats(acts), expected(acts, theta),
-                            idle=idle, backpressure=bp))
-    theta = thresholds(p, rng)[0][1]
+    phases, theta = sweep("qnn", p, weights, corners,
+                          lambda s: activations(rng, (inferences, p.n_in), p.L, s), SPARSITIES)
     for state in ("INTEGRATE", "FIRE"):
         phases.append(phase(f"reset in {state}", theta, beats(corners[1:]), [], abort=state))
         after = activations(rng, (3, p.n_in), p.L, 0.5)
@@ -122,13 +148,26 @@ def qnn_case(p, weights, seed, inferences=4):
 CASES = {"snn": snn_case, "qnn": qnn_case}
 
 
+def typical_coverage(kind, p, phases):
+    """The typical phases' evidence: the share of their expected fields that fire and that
+    are mid-range; fails (AssertionError) when too few fire or, with more than one level,
+    too few are mid-range."""
+    k = KINDS[kind]
+    levels = np.concatenate([k.decode([int(e, 16) for e in ph["expected"]], p.n_out, p.S, p.T)[0]
+                             for ph in phases if ph["typical"]])
+    return require_evidence(levels, p.K if k.spiking else p.L, f"{kind} W/S/T {p.W}/{p.S}/{p.T} typical phases")
+
+
 def make_case(kind, p, weights, seed):
     k = KINDS[kind]
     phases = CASES[kind](p, weights, seed)
+    firing, mid = typical_coverage(kind, p, phases)
     return {
+        "coverage": {"firing": firing, "mid": mid},
         "kind": kind, "seed": seed, "fsm_states": list(STATES), "in": k.in_port, "out": k.out_port,
         "n_out": p.n_out, "field_bits": k.bits(p.S, p.T),
         "timeout_cycles": timeout_cycles(max(len(ph["beats"]) for ph in phases), k.beat_cycles(p)),
+        "drain_cycles": 2 * k.beat_cycles(p) + 16,     # past any beat still in flight
         "phases": phases,
     }
 
@@ -146,4 +185,10 @@ LEGAL_TRANSITIONS = {"IDLE->IDLE", "IDLE->INTEGRATE", "INTEGRATE->INTEGRATE", "I
 
 
 def default_weights(p, seed):
-    return random_weights(p, np.random.default_rng([seed, 0]))
+    """Uniform random weights; the even neurons' rows negated where their sum is negative,
+    so at least half the neurons can fire (on 3 inputs and 1 neuron, a row of mostly
+    negative weights is likely, and a neuron that never fires proves nothing)."""
+    w = random_weights(p, np.random.default_rng([seed, 0]))
+    flip = (np.arange(p.n_out) % 2 == 0) & (w.sum(axis=1) < 0)
+    w[flip] = np.clip(-w[flip], p.w_min, p.w_max)
+    return w

@@ -14,10 +14,12 @@ import subprocess
 
 import pytest
 from amaranth.back import verilog
-from amaranth.hdl import Mux
+from amaranth.hdl import Cat, Const, Mux
 
 from gen import QNNCore, SNNCore
+from gen.accumulate import Accumulate
 from gen.fire import FireUnit
+from gen.weight_memory import WeightMemory
 from sim.params import CoreParams
 from gen.testbench.runner import simulator_available, verilator_bin
 from hdl_regression import LEGAL_TRANSITIONS, build, default_weights, expected_transitions, make_case, run, simulator
@@ -97,11 +99,69 @@ class LastOffByOne(SNNCore):
         return t == self.timesteps - 2
 
 
-@pytest.mark.parametrize("mutant", [ResetToZero, LastOffByOne])
-def test_regression_catches_mutant(mutant):
-    p = CoreParams(4, 2, 4, 12, 4, 2)
+class LsbFirstFireUnit(FireUnit):
+    def shift_in(self, field, fires):
+        return Cat(field[1:], fires)
+
+
+class DividerStepOrder(SNNCore):
+    """Mutant: the divider's level bits are assembled LSB first (levels 1 and 2 swap)."""
+
+    fire_unit = LsbFirstFireUnit
+
+
+class UnsignedAccumulate(Accumulate):
+    def weight(self, code):
+        return code.as_unsigned()
+
+
+class UnsignedWeights(SNNCore):
+    """Mutant: a W-bit weight is added as unsigned (a negative weight becomes large)."""
+
+    accumulate = UnsignedAccumulate
+
+
+class ClampAbove(FireUnit):
+    def __init__(self, params, steps, clamp=None):
+        super().__init__(params, steps, None if clamp is None else clamp + 1)
+
+
+class QnnClampOffByOne(QNNCore):
+    """Mutant: the QNN's output clamp is L + 1 instead of L."""
+
+    fire_unit = ClampAbove
+
+
+class QnnZeroNotSkipped(QNNCore):
+    """Mutant: every activation is an event, zeros too (right levels, wrong cycles)."""
+
+    def slot_flags(self, payload):
+        return Const(2 ** self.params.n_in - 1, self.params.n_in)
+
+
+class NextGroupMemory(WeightMemory):
+    def address(self, j, group):
+        G = self.params.groups
+        return j * G + Mux(group == G - 1, 0, group + 1)
+
+
+class QnnGroupOffByOne(QNNCore):
+    """Mutant: neuron group g reads the weight word of group g + 1."""
+
+    weight_memory = NextGroupMemory
+
+
+# (kind, mutant): the QNN point has L = 6 < 2**B - 1 = 7 (the clamp shows) and 2 groups
+MUTANTS = [("snn", ResetToZero), ("snn", LastOffByOne), ("snn", DividerStepOrder), ("snn", UnsignedWeights),
+           ("qnn", QnnClampOffByOne), ("qnn", QnnZeroNotSkipped), ("qnn", QnnGroupOffByOne)]
+MUTANT_POINTS = {"snn": CoreParams(4, 2, 4, 12, 4, 2), "qnn": CoreParams(4, 2, 2, 12, 4, 2)}
+
+
+@pytest.mark.parametrize("kind, mutant", MUTANTS, ids=[m.__name__ for _, m in MUTANTS])
+def test_regression_catches_mutant(kind, mutant):
+    p = MUTANT_POINTS[kind]
     name = f"mutant_{mutant.__name__.lower()}"
-    passed, _, log = regress("snn", mutant(p, default_weights(p, 99)), p, name, 99)
+    passed, _, log = regress(kind, mutant(p, default_weights(p, 99)), p, name, 99)
     assert not passed
     with open(log) as f:
         text = f.read()

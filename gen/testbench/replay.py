@@ -4,9 +4,12 @@ The runner picks one test by name:
 
 * `regression` (cases from tests/hdl_regression.py): phases run back to back on one DUT
   without a reset in between, under idle gaps and backpressure, every output beat scored
-  against the twin here. A phase with `abort` sends its beats, resets the DUT while its
-  FSM is in that state and drops whatever came out of the half-done inference. Reports
-  beats compared and the FSM states and transitions seen.
+  against the twin here; a phase with `cycles` (no idle, no backpressure) also checks the
+  cycles between consecutive output handshakes against the manifest formula. A phase with
+  `abort` sends its beats, resets the DUT while its FSM is in that state and drops
+  whatever came out of the half-done inference. Before each reset and at the end the sink
+  drains `drain_cycles` more cycles, ready high, and the output beats must number the
+  input beats exactly. Reports beats compared and the FSM states and transitions seen.
 * `activity` (cases from reports.power.run_checked): the beats at full rate, no idle, no
   backpressure; reports every output beat and the cycles from reset release to the last
   output beat (the clock energy's count; the twin comparison is the caller's). A case
@@ -61,6 +64,14 @@ async def regression(dut):
     dut.threshold.value = case["phases"][0]["threshold"]
     await tb.reset()
     compared = moved = 0
+
+    async def drain_and_count():
+        """No output beat may follow the last expected one."""
+        tb.set_backpressure_generator(no_pauses())
+        await tb.sink.drain(case["drain_cycles"])
+        assert len(tb.sink.beats) == moved, (f"{len(tb.sink.beats)} output beats for {moved} input beats, "
+                                             f"{case['drain_cycles']} cycles after the last expected one")
+
     for k, phase in enumerate(case["phases"]):
         await FallingEdge(dut.clk)          # inputs change at the falling edge
         dut.threshold.value = phase["threshold"]
@@ -69,23 +80,29 @@ async def regression(dut):
                                       if phase["backpressure"] else no_pauses())
         beats = [int(b, 16) for b in phase["beats"]]
         start = len(tb.sink.beats)
-        await tb.source.send(beats)
         if phase["abort"]:
+            await drain_and_count()
+            await tb.source.send(beats)
             await wait_for_state(tb, phase["abort"], states)
             await tb.reset()
-            tb.sink.beats.clear()
+            tb.sink.clear()
             moved = 0
             continue
+        await tb.source.send(beats)
         moved += len(beats)
         await tb.sink.wait_for(start + len(beats), timeout_cycles=case["timeout_cycles"])
-        got = tb.sink.beats[start:]
+        got = tb.sink.beats[start:start + len(beats)]
         if phase["expected"] is not None:        # None: threshold 0, only "no hang" is specified
-            for i, (g, e) in enumerate(zip(got, (int(x, 16) for x in phase["expected"]))):
+            expected = [int(x, 16) for x in phase["expected"]]
+            assert len(got) == len(expected), f"phase {phase['name']}: {len(got)} beats, twin {len(expected)}"
+            for i, (g, e) in enumerate(zip(got, expected)):
                 assert g == e, f"phase {phase['name']}: " + mismatch(i, g, e, case)
             compared += len(got)
-    for _ in range(4):          # no extra beats may follow
-        await RisingEdge(dut.clk)
-    assert len(tb.sink.beats) == moved, f"{len(tb.sink.beats)} output beats for {moved} input beats"
+        if phase.get("cycles") is not None:
+            took = [b - a for a, b in zip(tb.sink.beat_cycles[start:], tb.sink.beat_cycles[start + 1:start + len(beats)])]
+            for i, (c, f) in enumerate(zip(took, phase["cycles"])):
+                assert c == f, f"phase {phase['name']}: beat {i + 1} took {c} cycles, the manifest formula {f}"
+    await drain_and_count()
     write_report(case, {"beats_compared": compared, "states": dict(tb.fsm.states),
                         "transitions": dict(tb.fsm.transitions)})
 

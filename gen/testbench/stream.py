@@ -82,11 +82,12 @@ class StreamSource(_StreamEnd):
 
 
 class StreamSink(_StreamEnd):
-    """Records every beat that moves, as ints, in `beats`."""
+    """Records every beat that moves, as ints, in `beats`, and the cycle it moved in, in
+    `beat_cycles` (the count of read-only phases the sink has seen)."""
 
     def __init__(self, dut, name, pauses=None):
         super().__init__(dut, name, pauses)
-        self.beats = []
+        self.beats, self.beat_cycles = [], []
         self.cycle = 0
         self._sampled = Event()
         start_soon(self._run())
@@ -97,9 +98,22 @@ class StreamSink(_StreamEnd):
             await ReadOnly()
             if high(self.valid) and high(self.ready) and not high(self.rst):
                 self.beats.append(int(self.payload.value))     # a 1-bit payload is a Logic
+                self.beat_cycles.append(self.cycle)
             self.cycle += 1
             self._sampled.set()
             await FallingEdge(self.clk)
+
+    def clear(self):
+        self.beats.clear()
+        self.beat_cycles.clear()
+
+    async def drain(self, cycles):
+        """Wait `cycles` more cycles (ready as the pause generator says), so a beat that should
+        not exist has time to come out."""
+        deadline = self.cycle + cycles
+        while self.cycle < deadline:
+            self._sampled.clear()
+            await self._sampled.wait()
 
     async def wait_for(self, count, timeout_cycles):
         """Return once `count` beats have moved, in the read-only phase that saw the last."""
