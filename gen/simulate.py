@@ -20,10 +20,13 @@ def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, ma
 
     `threshold` None leaves the threshold port alone (a `Chain` has none).
     `idle` is the probability of inserting an idle cycle before a beat, `backpressure`
-    the probability that the sink holds ready low in a cycle.
+    the probability that the sink holds ready low in a cycle. After the last expected
+    output the sink stays ready for two worst-case beats more; an output beat then
+    (one more than the inputs) raises AssertionError.
     """
     inp, out = core.stream_in, core.stream_out
     max_cycles = max_cycles or timeout_cycles(len(beats), beat_cycles(core))
+    drain = 2 * beat_cycles(core) + 16
     outputs, in_cycles, out_cycles = [], [], []
 
     async def source(ctx):
@@ -54,8 +57,13 @@ def run_stream(core, beats, threshold, *, seed=0, idle=0.0, backpressure=0.0, ma
                 outputs.append(payload)
                 out_cycles.append(cycle)
                 if len(outputs) == len(beats):
-                    return
-        raise AssertionError(f"core hung: {len(outputs)} of {len(beats)} beats out after {max_cycles} cycles")
+                    break
+        else:
+            raise AssertionError(f"core hung: {len(outputs)} of {len(beats)} beats out after {max_cycles} cycles")
+        ctx.set(out.ready, 1)
+        for _ in range(drain):
+            _, _, valid = await ctx.tick().sample(out.valid)
+            assert not valid, f"an output beat more than the {len(beats)} input beats"
 
     sim = Simulator(core)
     sim.add_clock(1e-8)

@@ -11,20 +11,25 @@ import numpy as np
 
 from .twin import exact_matmul
 
-# The least evidence a typical-threshold phase must carry. Over the cocotb grid (88 points)
-# the typical phases measured >= 25 % firing and >= 7 % mid-range fields (the tiniest
-# shapes, 3 inputs x 1 neuron, are the lowest), the Amaranth grids >= 17 % and >= 6 %.
-MIN_FIRING = 0.05
-MIN_MID = 0.02
+# The least evidence a run at a typical threshold must carry. Measured minima: the cocotb
+# grid's typical phases (88 points) 9.8 % firing, 13 % mid-range; the Amaranth grids'
+# random-weight runs (120 points, 1..7 inputs) 4.8 % firing (2 inputs x 3 neurons, S = 1)
+# and 8.3 % mid-range.
+MIN_FIRING = 0.04
+MIN_MID = 0.05
 
 
 def spread_threshold(weights, inputs, top):
     """A threshold near the spread of the drive `inputs @ weights.T` (one timestep's P for
-    spike levels, the QNN's sum for activations) such that the root-mean-square drive reaches about the middle of the levels 0..top: neurons with a
-    positive drive fire, at several levels, and few are clamped (the idea of
+    spike levels, the QNN's sum for activations): the root-mean-square of its positive
+    values reaches the middle of the levels 0..top, so neurons with a positive drive
+    fire, at several levels, and few are clamped (the idea of
     `reports.measurement.default_threshold`, measured on the actual drive)."""
     drive = exact_matmul(np.asarray(inputs).reshape(-1, np.shape(inputs)[-1]), weights).astype(np.float64)
-    return max(1, int(round(float(np.sqrt(np.mean(np.square(drive)))) / max(1.0, top / 2))))
+    positive = drive[drive > 0]
+    if positive.size == 0:
+        return 1
+    return max(1, int(round(float(np.sqrt(np.mean(np.square(positive)))) / ((top + 1) / 2))))
 
 
 def coverage(levels, top):

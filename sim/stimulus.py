@@ -20,6 +20,19 @@ def random_weights(params, rng):
     return rng.integers(params.w_min, params.w_max, size=shape, endpoint=True)
 
 
+def firing_weights(params, rng):
+    """`random_weights`, with the even neurons' rows negated (clipped to the range) where
+    their sum is negative, and given a largest first weight where they have no positive
+    one: at least half the neurons have a positive drive and fire, even on a few inputs,
+    where an all-negative row is likely. For tests whose evidence needs firing."""
+    w = random_weights(params, rng)
+    even = np.arange(params.n_out) % 2 == 0
+    flip = even & (w.sum(axis=1) < 0)
+    w[flip] = np.clip(-w[flip], params.w_min, params.w_max)
+    w[even & (w <= 0).all(axis=1), 0] = params.w_max
+    return w
+
+
 def spike_train(rng, shape, S, rate):
     """Rate-coded S-bit spikes of shape (..., T, n_in).
 

@@ -9,7 +9,7 @@ import pytest
 from gen import QNNCore, SNNCore
 from sim.beats import QNN, SNN
 from sim.params import CoreParams
-from sim.stimulus import random_weights
+from sim.stimulus import firing_weights
 from gen.simulate import run_stream
 
 
@@ -45,8 +45,9 @@ GRID_CASES = [pytest.param(*g, marks=() if g in QUICK else pytest.mark.slow) for
 
 
 def weight_cases(p, rng):
-    """Random weights, then every weight at the most negative, then at the largest value."""
-    return [random_weights(p, rng), np.full((p.n_out, p.n_in), p.w_min), np.full((p.n_out, p.n_in), p.w_max)]
+    """Random weights (at least half the neurons able to fire), then every weight at the
+    most negative, then at the largest value."""
+    return [firing_weights(p, rng), np.full((p.n_out, p.n_in), p.w_min), np.full((p.n_out, p.n_in), p.w_max)]
 
 
 def small_params(W, S, T, rng):

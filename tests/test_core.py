@@ -30,6 +30,10 @@ def test_default_command_as_a_user_runs_it(tmp_path):
     assert "BB = W*S*T = 32" in r.stdout
     assert sorted(os.listdir(tmp_path)) == ["bb_w8s2t2_64x16.json", "bb_w8s2t2_64x16.v",
                                             "bb_w8s2t2_64x16_qnn.v"]
+    # the seed-0 weights the README prints, pinned: a change of RNG, range or digest shows here
+    assert "uniform random, numpy seed 0, sha256 1464415c81b805ba" in r.stdout
+    manifest = json.loads((tmp_path / "bb_w8s2t2_64x16.json").read_text())
+    assert manifest["weights"]["sha256"].startswith("1464415c81b805ba")
 
 
 def test_manifest_contents(tmp_path):

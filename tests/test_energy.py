@@ -64,6 +64,49 @@ def test_aggregated_transmission_equals_the_qnn_movement_form():
     assert r["snn_comp_pj"] == pytest.approx(evaluate(base)["snn_comp_pj"])
 
 
+# Hand-derived from SPEC section 5's formulas (typical hardware: E_sparse 3, E_dense 0.25;
+# E_ACC = E_cmp = E_sub = 0.05448, E_w = 0.31, E_MAC(3) = 0.1018), every step written out.
+
+def test_aggregated_transmission_with_unequal_reuse_by_hand():
+    # T=6: B=3; 0.3 x 512 = 153.6 active words. SNN, R_SNN=20: sparse 153.6*(0.31/20 + 3*3) = 1384.7808,
+    # dense 512*(0.0155 + 3*0.25) = 391.936. QNN, R_QNN=5: dense 512*(0.062 + 0.75) = 415.744.
+    r = evaluate(Scenario(T=6, spike_rate=0.3, gamma=0.7, N=512, hardware=TYPICAL, reuse_qnn=5, reuse_snn=20,
+                          transmission="aggregated"))
+    assert r["snn_mov_pj"] == pytest.approx(391.936) and r["snn_mode"] == "dense"
+    assert r["qnn_mov_pj"] == pytest.approx(415.744)
+
+
+def test_breakeven_spike_rate_by_hand():
+    # T=4, gamma=0.8, N=4096, B=3. QNN: 0.2*4096*0.1018 + 2*0.05448 = 83.50352, movement
+    # dense 4096*(0.31 + 3*0.25) = 4341.76 (sparse 819.2*9.31 = 7626.752): 4425.26352.
+    # SNN at rate r: 4r*4096*0.05448 + 4*0.05448 + 4r*0.05448 = 892.81824 r + 0.21792, movement
+    # sparse 4r*4096*(0.31 + 3) = 54231.04 r (dense 9175.04 is larger near r = 0.08).
+    hand = (4425.26352 - 0.21792) / (892.81824 + 54231.04)
+    assert breakeven_spike_rate(Scenario(T=4, spike_rate=0.0, gamma=0.8, N=4096, hardware=TYPICAL)) \
+        == pytest.approx(hand, rel=1e-6)
+
+
+def test_breakeven_hops_by_hand():
+    # T=4, rate 0.1, gamma 0.6, N=4096, B=3. QNN: 0.4*4096*0.1018 + 0.10896 = 166.89808, movement dense
+    # 4096*(0.31 + 3*0.25 h) = 1269.76 + 3072 h (sparse for h < 0.065 only). SNN: 1638.4*0.05448 +
+    # 4*0.05448 + 0.4*0.05448 = 89.499744, movement sparse 1638.4*(0.31 + 3 h) = 507.904 + 4915.2 h
+    # (dense for h > 5.58). Equal at 89.499744 + 507.904 + 4915.2 h = 166.89808 + 1269.76 + 3072 h.
+    hand = (166.89808 + 1269.76 - 89.499744 - 507.904) / (4915.2 - 3072)
+    assert breakeven_hops(Scenario(T=4, spike_rate=0.1, gamma=0.6, hardware=TYPICAL)) == pytest.approx(hand, rel=1e-6)
+    curve = analyses.hops(reuses=(1,))["curves"][0]        # the analysis' defaults: T=4, rate 0.1, gamma 0.6
+    assert curve["breakeven_hops"] == pytest.approx(hand, rel=1e-6)
+
+
+def test_reuse_grid_by_hand():
+    # T=4, rate 0.1, gamma 1 - 0.4 = 0.6, h=1. QNN at R_QNN=10: 166.89808 + dense 4096*(0.031 + 0.75)
+    # = 3365.87408. SNN at R_SNN=50: 89.499744 + dense 16384*(0.0062 + 0.25) = 4287.080544.
+    grid = analyses.reuse(values=(10, 50))
+    assert grid["rows_are"] == "reuse_snn"
+    assert grid["ratio"][1][0] == pytest.approx(4287.080544 / 3365.87408)
+    # and R_SNN=10, R_QNN=50: SNN 89.499744 + 16384*(0.031 + 0.25); QNN 166.89808 + 4096*(0.0062 + 0.75)
+    assert grid["ratio"][0][1] == pytest.approx((89.499744 + 16384 * 0.281) / (166.89808 + 4096 * 0.7562))
+
+
 def test_movement_picks_the_cheaper_of_sparse_and_dense():
     dense = evaluate(Scenario(T=8, spike_rate=0.9, gamma=0.0, N=100, hardware=HARDWARE["worst"]))
     assert dense["snn_mode"] == "dense" and dense["qnn_mode"] == "dense"

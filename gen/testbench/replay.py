@@ -71,6 +71,7 @@ async def regression(dut):
         await tb.sink.drain(case["drain_cycles"])
         assert len(tb.sink.beats) == moved, (f"{len(tb.sink.beats)} output beats for {moved} input beats, "
                                              f"{case['drain_cycles']} cycles after the last expected one")
+        await FallingEdge(dut.clk)          # out of the read-only phase: inputs may change
 
     for k, phase in enumerate(case["phases"]):
         await FallingEdge(dut.clk)          # inputs change at the falling edge
