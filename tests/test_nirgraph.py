@@ -34,7 +34,7 @@ def test_json_round_trip_is_exact(tmp_path):
     assert same(n, back) and (S, T) == (1, 4)
 
 
-def graph(*layers, meta=None):
+def graph(*layers, meta=None, type_check=True):
     nodes, edges, prev = {"in": nir.Input(input_type={"input": np.array([2])})}, [], "in"
     for i, node in enumerate(layers):
         nodes[f"n{i}"] = node
@@ -42,7 +42,7 @@ def graph(*layers, meta=None):
         prev = f"n{i}"
     nodes["out"] = nir.Output(output_type={"output": np.array([2])})
     edges.append((prev, "out"))
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta or {"W": 4})
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta or {"W": 4}, type_check=type_check)
 
 
 W2 = np.array([[1.0, -2.0], [3.0, 0.0]])
@@ -69,6 +69,35 @@ def test_affine_with_zero_bias_imports():
 def test_unsupported_graphs_are_refused_by_name(layers, message):
     with pytest.raises(ParamError, match=message.replace("(", r"\(")):
         import_nir(graph(*layers))
+
+
+LEAK = "a core's neurons integrate and fire without leak or synaptic current"
+DENSE = "a core is one dense layer \\(Linear or Affine\\) of IF neurons"
+
+
+@pytest.mark.parametrize("node, message", [
+    (nir.IF(r=np.ones(2), v_threshold=np.full(2, 5.0), v_reset=np.ones(2)),
+     "node 'n1' has v_reset != 0: a core resets by subtracting the threshold"),
+    (nir.CubaLIF(tau_syn=np.ones(2), tau_mem=np.ones(2), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2)),
+     f"'n1' is a CubaLIF: {LEAK}"),
+    (nir.LI(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2)), f"'n1' is a LI: {LEAK}"),
+])
+def test_neurons_a_core_cannot_be_are_refused(node, message):
+    with pytest.raises(ParamError, match=message):
+        import_nir(graph(nir.Linear(weight=W2), node))
+
+
+@pytest.mark.parametrize("node", [
+    nir.Conv2d(input_shape=(2, 2), weight=np.ones((1, 1, 1, 1)), stride=1, padding=0, dilation=1, groups=1,
+               bias=np.zeros(1)),
+    nir.AvgPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+    nir.Flatten(input_type={"input": np.array([2])}),
+    nir.Delay(delay=np.ones(2)),
+    nir.Scale(scale=np.ones(2)),
+], ids=lambda n: type(n).__name__)
+def test_layers_a_core_cannot_be_are_refused(node):
+    with pytest.raises(ParamError, match=f"node 'n0' is a {type(node).__name__}: {DENSE}"):
+        import_nir(graph(node, nir.Linear(weight=W2), IF2, type_check=False))      # shapes aside
 
 
 def test_missing_weight_bits_and_bad_files(tmp_path):
