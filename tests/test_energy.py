@@ -179,6 +179,20 @@ def test_analyses_write_json_markdown_png(tmp_path, analysis):
     assert (tmp_path / f"{analysis}.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_analysis_files_hold_the_hand_derived_values(tmp_path):
+    """What the CLI writes, not only that it writes: the values derived by hand above."""
+    for analysis in ("breakeven", "hops", "reuse"):
+        assert main([analysis, "--T", "4", "--spike-rate", "0.1", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "breakeven.json").read_text())["rows"]
+    row = next(r for r in rows if (r["weight_bits"], r["N"], r["T"]) == (8, 4096, 4))
+    assert row["breakeven_spike_rate"] == pytest.approx((4425.26352 - 0.21792) / (892.81824 + 54231.04), rel=1e-6)
+    curve = next(c for c in json.loads((tmp_path / "hops.json").read_text())["curves"] if c["reuse"] == 1)
+    assert curve["breakeven_hops"] == pytest.approx((166.89808 + 1269.76 - 89.499744 - 507.904) / 1843.2, rel=1e-6)
+    reuse = json.loads((tmp_path / "reuse.json").read_text())
+    values = reuse["reuse_values"]
+    assert reuse["ratio"][values.index(50)][values.index(10)] == pytest.approx(4287.080544 / 3365.87408)
+
+
 def test_landscape_efficient_typical_matches_reference():
     row = next(r for r in analyses.landscape()["rows"] if (r["software"], r["hardware"]) == ("efficient", "typical"))
     assert close(row["snn_pj"], 551.35) and close(row["qnn_pj"], 1048.41)

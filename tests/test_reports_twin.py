@@ -45,6 +45,7 @@ def test_small_run_reports_ratios_and_model_shift(tmp_path, capsys):
     with open(tmp_path / "twin" / "ice40-up5k" / "twin.json") as f:
         data = json.load(f)
     assert set(data["ratio"]) == {"T=1 rate=0.05", "T=1 rate=0.5", "T=2 rate=0.05", "T=2 rate=0.5"}
+    assert all(v > 0 for v in data["ratio"].values())
     by_key = {(r["kind"], r["params"]["T"], r["spike_rate"]): r for r in data["results"]}
     for T in (1, 2):
         for rate in (0.05, 0.5):

@@ -84,4 +84,5 @@ def test_design_that_does_not_fit_exits_2(tmp_path, monkeypatch, capsys):
                                   "--kind", "snn", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "does not fit ice40-up5k: needs" in err and "the device has 4" in err and "Traceback" not in err
-    assert not (tmp_path / "bb_w4s1t1_2x1").exists()        # nothing written
+    folder = tmp_path / "bb_w4s1t1_2x1"          # the tools' work folder stays, no report is written
+    assert not (folder / "ice40-up5k.json").exists() and not (folder / "ice40-up5k.md").exists()
