@@ -25,6 +25,14 @@ def test_small_grid_writes_fit_table_and_plot(tmp_path, capsys):
     with open(tmp_path / "budget" / "ice40-up5k" / "budget.json") as f:
         data = json.load(f)
     assert len(data["results"]) == 8 and set(data["fits"]) == {"snn", "qnn"}
+    got = sorted((r["kind"], r["params"]["W"], r["params"]["T"], r["BB"]) for r in data["results"])
+    assert got == sorted((k, W, T, W * 1 * T) for k in ("snn", "qnn") for W in (2, 4) for T in (1, 2))
+    for r in data["results"]:       # per synapse: per inference over n_in x n_out = 4 x 2
+        assert r["pj_per_synapse"] == pytest.approx(r["pj_per_inference"] / 8)
+    for kind, f in data["fits"].items():        # the fit is the least-squares line through the points
+        rs = [r for r in data["results"] if r["kind"] == kind]
+        again = budget.fit([r["BB"] for r in rs], [r["pj_per_synapse"] for r in rs])
+        assert f["slope"] == pytest.approx(again["slope"]) and f["points"] == 4
     assert (tmp_path / "budget" / "ice40-up5k" / "budget.png").stat().st_size > 1000
     assert "R^2" in capsys.readouterr().out
 
