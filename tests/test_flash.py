@@ -10,12 +10,25 @@ from boards import flash
 SMALL = ["--W", "4", "--S", "1", "--T", "2", "--n-in", "8", "--n-out", "2"]
 
 
+def assert_bitstream(path, board):
+    """The device's own format: an iCE40 UP5K image (104090 bytes, the sync word 7EAA997E
+    after the ff00 00ff header, Lattice TN1248) or an ECP5 .bit naming the part, then the
+    preamble ffff bdb3 (Lattice TN-02039)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if board == "icebreaker":
+        assert len(data) == 104090 and data[:8] == bytes.fromhex("ff0000ff7eaa997e")
+    else:
+        assert data.startswith(b"\xff\x00Part: LFE5U-85F") and bytes.fromhex("ffffbdb3") in data[:64]
+
+
 @pytest.mark.parametrize("board, ext", [("icebreaker", "bin"), ("ulx3s", "bit")])
 def test_build_only_makes_a_bitstream(board, ext, tmp_path, capsys):
     assert flash.main(["--board", board, "--build-only", "--out", str(tmp_path)] + SMALL) == 0
     out = capsys.readouterr().out
     path = out.split("bitstream ")[1].split()[0]
     assert path.endswith(f"top.{ext}") and os.path.getsize(path) > 10_000
+    assert_bitstream(path, board)
     assert "MHz (board clock" in out
 
 
@@ -54,6 +67,7 @@ def test_network_file_builds_a_chain_bitstream(tmp_path, capsys):
     assert flash.main(["--board", "icebreaker", "--build-only", "--network", str(tmp_path / "net.nir"),
                        "--out", str(tmp_path)]) == 0
     assert os.path.exists(tmp_path / "icebreaker_net_w4s1t2_8-6-3" / "top.bin")
+    assert_bitstream(str(tmp_path / "icebreaker_net_w4s1t2_8-6-3" / "top.bin"), "icebreaker")
     (tmp_path / "bad.json").write_text("{}")
     assert flash.main(["--build-only", "--network", str(tmp_path / "bad.json")]) == 2
     assert "not a network file" in capsys.readouterr().err
