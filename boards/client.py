@@ -11,17 +11,74 @@ from . import protocol as P
 
 
 class Link:
-    """Requests over a byte port with `write(bytes)` and `read(n) -> bytes`."""
+    """Requests over a byte port with `write(bytes)`, `read(n) -> bytes` and `drain()` (wait
+    until the board's receiver has timed out and the line is quiet, dropping what came).
 
-    def __init__(self, port):
-        self.port = port
+    A request whose answer is an error frame for a frame lost on the wire (bad checksum,
+    framing error, overrun, timeout: `protocol.TRANSIENT`; nothing ran) is sent again after
+    a drain, at most `retries` times; so is an ID, THRESHOLD or CYCLES request whose answer
+    is missing or malformed. A BEAT whose answer is missing or malformed is not sent again:
+    it may have run, and a second run would advance the core's timestep."""
+
+    def __init__(self, port, retries=3):
+        self.port, self.retries = port, retries
+        self.resent = 0                     # requests sent again, over the link's life
 
     def request(self, code, payload=b""):
-        self.port.write(P.frame(code, payload))
-        answer, data = P.read_frame(self.port.read)
-        if answer != code:
-            raise P.LinkError(f"the board answered {P.ERRORS.get(answer, hex(answer))} to command 0x{code:02x}")
-        return data
+        frame, why = P.frame(code, payload), None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.resent += 1
+                self.port.drain()
+            self.port.write(frame)
+            try:
+                answer, data = P.read_frame(self.port.read)
+            except P.LinkError as e:
+                answer, why = None, str(e)
+            else:
+                if answer == code:
+                    return data
+                why = f"the board answered {P.ERRORS.get(answer, hex(answer))} to command 0x{code:02x}"
+                if answer in P.ERRORS and answer not in P.TRANSIENT:
+                    raise P.LinkError(why)
+            if answer not in P.TRANSIENT and code == P.CMD_BEAT:
+                raise P.LinkError(f"{why}; the beat may have run, so it is not sent again")
+        raise P.LinkError(f"{why} (after {self.retries} retries)")
+
+
+class SerialPort:
+    """A pyserial port with the `drain` a `Link` needs."""
+
+    def __init__(self, serial_port, baud):
+        self.serial = serial_port
+        # twice the receiver's timeout, and at least 50 ms: a USB adapter holds bytes up to 16 ms
+        self.quiet = max(0.05, 2 * P.TIMEOUT_BYTES * P.BITS_PER_BYTE / baud)
+
+    def write(self, data):
+        self.serial.write(data)
+
+    def drain(self):
+        """Let the written bytes go out, then wait until nothing has come back for twice
+        the board's timeout; drop what came back."""
+        quiet = 2 * self.top.timeout
+        last, seen = self.cycles, len(self.from_board)
+        while self.to_board or self.sending or self.cycles - last < quiet:
+            self.sim.advance()
+            self.cycles += 1
+            if self.to_board or self.sending or len(self.from_board) != seen:
+                last, seen = self.cycles, len(self.from_board)
+        self.from_board.clear()
+
+    def read(self, n):
+        return self.serial.read(n)
+
+    def drain(self):
+        self.serial.flush()
+        while True:
+            time.sleep(self.quiet)
+            if not self.serial.in_waiting:
+                return
+            self.serial.reset_input_buffer()
 
 
 class SimulatedBoard:
@@ -38,6 +95,7 @@ class SimulatedBoard:
         self.sim.add_testbench(self._drive, background=True)
         self.sim.add_testbench(self._listen, background=True)
         self.corrupt = None                 # tests: the index of a byte in the next write to send with a 0 stop bit
+        self.sending = False
 
     async def _drive(self, ctx):
         while True:
@@ -45,11 +103,13 @@ class SimulatedBoard:
                 await ctx.tick()
                 continue
             byte, bad = self.to_board.popleft()
+            self.sending = True
             for bit in [0] + [byte >> i & 1 for i in range(8)] + [0 if bad else 1]:
                 ctx.set(self.top.rx, bit)
                 await ctx.tick().repeat(self.divisor)
             ctx.set(self.top.rx, 1)
             await ctx.tick().repeat(self.divisor)
+            self.sending = False
 
     async def _listen(self, ctx):
         while True:
@@ -68,6 +128,18 @@ class SimulatedBoard:
         for i, byte in enumerate(data):
             self.to_board.append((byte, i == self.corrupt))
         self.corrupt = None
+
+    def drain(self):
+        """Let the written bytes go out, then wait until nothing has come back for twice
+        the board's timeout; drop what came back."""
+        quiet = 2 * self.top.timeout
+        last, seen = self.cycles, len(self.from_board)
+        while self.to_board or self.sending or self.cycles - last < quiet:
+            self.sim.advance()
+            self.cycles += 1
+            if self.to_board or self.sending or len(self.from_board) != seen:
+                last, seen = self.cycles, len(self.from_board)
+        self.from_board.clear()
 
     def read(self, n):
         start = self.cycles
@@ -99,4 +171,5 @@ def run(link, params, weights, spikes, threshold):
     want, want_last = SNN.decode(SNN.expected(weights, spikes, threshold, S, T), params.n_out, S, T)
     mismatches = int((got != want).any(axis=1).sum() + (lasts != want_last).sum())
     return {"beats": len(words), "inferences": len(spikes), "mismatched_beats": mismatches,
-            "seconds": seconds, "beats_per_s": len(words) / seconds, "core_cycles": core_cycles}
+            "seconds": seconds, "beats_per_s": len(words) / seconds, "core_cycles": core_cycles,
+            "retries": link.resent}

@@ -49,11 +49,10 @@ def test_bad_frames_are_reported_and_the_link_recovers(board, bad, error):
 
 def test_framing_error_is_reported_and_the_link_recovers(board):
     port, p, weights = board
-    port.corrupt = 3                         # a payload byte with a 0 stop bit
+    port.corrupt = 4                         # a payload byte with a 0 stop bit
     port.write(P.frame(P.CMD_THRESHOLD, P.to_bytes(0x1234, p.theta_width)))
     assert P.read_frame(port.read) == (P.ERR_FRAMING, b"")
-    port.from_board.clear()
-    port.read(1)                             # let the rest of the broken frame drain
+    port.drain()                             # let the rest of the broken frame go by
     assert answer(port, P.frame(P.CMD_ID)) == (P.CMD_ID, core_id(p, weights).to_bytes(8, "little"))
 
 

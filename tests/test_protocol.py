@@ -7,7 +7,7 @@ from boards import protocol as P
 
 def test_frame_layout_and_check_byte():
     f = P.frame(P.CMD_BEAT, b"\x01\x02\xff")
-    assert f[:3] == bytes([0xA5, 0x03, 3]) and f[3:6] == b"\x01\x02\xff"
+    assert f[:4] == bytes([0xA5, 0x03, 3, 0]) and f[4:7] == b"\x01\x02\xff"
     assert sum(f[1:]) % 256 == 0
 
 
@@ -26,5 +26,5 @@ def test_read_frame_round_trip_and_errors():
     stream.extend(data[:-1] + bytes([data[-1] ^ 1]))
     with pytest.raises(P.LinkError, match="bad checksum"):
         P.read_frame(read)
-    with pytest.raises(ValueError, match="at most 255"):
-        P.frame(P.CMD_BEAT, bytes(256))
+    with pytest.raises(ValueError, match="at most 65535"):
+        P.frame(P.CMD_BEAT, bytes(65536))
