@@ -9,6 +9,8 @@ from sim.beats import SNN
 
 from . import protocol as P
 
+STEPS_PER_CYCLE = 2     # Simulator.advance() stops at both clock edges
+
 
 class Link:
     """Requests over a byte port with `write(bytes)`, `read(n) -> bytes` and `drain()` (wait
@@ -57,18 +59,6 @@ class SerialPort:
     def write(self, data):
         self.serial.write(data)
 
-    def drain(self):
-        """Let the written bytes go out, then wait until nothing has come back for twice
-        the board's timeout; drop what came back."""
-        quiet = 2 * self.top.timeout
-        last, seen = self.cycles, len(self.from_board)
-        while self.to_board or self.sending or self.cycles - last < quiet:
-            self.sim.advance()
-            self.cycles += 1
-            if self.to_board or self.sending or len(self.from_board) != seen:
-                last, seen = self.cycles, len(self.from_board)
-        self.from_board.clear()
-
     def read(self, n):
         return self.serial.read(n)
 
@@ -89,7 +79,7 @@ class SimulatedBoard:
         from amaranth.sim import Simulator
         self.top, self.divisor, self.max_cycles = top, top.divisor, max_cycles_per_read
         self.to_board, self.from_board = deque(), bytearray()
-        self.cycles = 0
+        self.steps = 0                      # simulator steps: a rising and a falling clock edge per cycle
         self.sim = Simulator(top)
         self.sim.add_clock(1e-6)
         self.sim.add_testbench(self._drive, background=True)
@@ -124,6 +114,14 @@ class SimulatedBoard:
             if bits[8]:
                 self.from_board.append(sum(b << i for i, b in enumerate(bits[:8])))
 
+    @property
+    def cycles(self):
+        return self.steps // STEPS_PER_CYCLE
+
+    def _step(self):
+        self.sim.advance()
+        self.steps += 1
+
     def write(self, data):
         for i, byte in enumerate(data):
             self.to_board.append((byte, i == self.corrupt))
@@ -131,21 +129,21 @@ class SimulatedBoard:
 
     def drain(self):
         """Let the written bytes go out, then wait until nothing has come back for twice
-        the board's timeout; drop what came back."""
-        quiet = 2 * self.top.timeout
-        last, seen = self.cycles, len(self.from_board)
-        while self.to_board or self.sending or self.cycles - last < quiet:
-            self.sim.advance()
-            self.cycles += 1
+        the board's timeout; returns what came back, dropped."""
+        quiet = 2 * STEPS_PER_CYCLE * self.top.timeout
+        last, seen = self.steps, len(self.from_board)
+        while self.to_board or self.sending or self.steps - last < quiet:
+            self._step()
             if self.to_board or self.sending or len(self.from_board) != seen:
-                last, seen = self.cycles, len(self.from_board)
+                last, seen = self.steps, len(self.from_board)
+        dropped = bytes(self.from_board)
         self.from_board.clear()
+        return dropped
 
     def read(self, n):
-        start = self.cycles
-        while len(self.from_board) < n and self.cycles - start < self.max_cycles * n:
-            self.sim.advance()
-            self.cycles += 1
+        start = self.steps
+        while len(self.from_board) < n and self.steps - start < STEPS_PER_CYCLE * self.max_cycles * n:
+            self._step()
         data = bytes(self.from_board[:n])
         del self.from_board[:n]
         return data

@@ -28,3 +28,62 @@ def test_read_frame_round_trip_and_errors():
         P.read_frame(read)
     with pytest.raises(ValueError, match="at most 65535"):
         P.frame(P.CMD_BEAT, bytes(65536))
+
+
+def test_the_largest_legal_beats_fit_a_frame():
+    from sim.beats import QNN, SNN
+    from sim.params import RANGES
+    n_in, n_out, S, T = RANGES["n_in"][1], RANGES["n_out"][1], RANGES["S"][1], RANGES["T"][1]
+    largest = max(P.nbytes(kind.in_bits(n_in, S, T)) for kind in (SNN, QNN))
+    assert largest == 7168 and largest <= P.MAX_PAYLOAD                # the QNN's B = 14 bits x 4096
+    data = bytearray(P.frame(P.CMD_BEAT, bytes(largest), P.BOARD_SYNC))
+
+    def read(n):
+        chunk = bytes(data[:n])
+        del data[:n]
+        return chunk
+    assert P.read_frame(read) == (P.CMD_BEAT, bytes(largest))
+
+
+class ScriptedPort:
+    """A port whose answers are scripted: each write pops the next answer (bytes)."""
+
+    def __init__(self, answers):
+        self.answers, self.pending, self.writes, self.drains = list(answers), bytearray(), 0, 0
+
+    def write(self, data):
+        self.writes += 1
+        self.pending += self.answers.pop(0)
+
+    def read(self, n):
+        data = bytes(self.pending[:n])
+        del self.pending[:n]
+        return data
+
+    def drain(self):
+        self.drains += 1
+        self.pending.clear()
+
+
+def board(code, payload=b""):
+    return P.frame(code, payload, sync=P.BOARD_SYNC)
+
+
+def test_link_retries_frames_lost_on_the_wire():
+    from boards.client import Link
+    port = ScriptedPort([board(P.ERR_CHECKSUM), b"", board(P.ERR_TIMEOUT)[:-1] + b"\x00", board(P.CMD_ID, bytes(8))])
+    link = Link(port, retries=3)
+    assert link.request(P.CMD_ID) == bytes(8) and link.resent == 3 and port.drains == 3
+    port = ScriptedPort([board(P.ERR_OVERRUN)] * 3)
+    with pytest.raises(P.LinkError, match=r"UART overrun.*after 2 retries"):
+        Link(port, retries=2).request(P.CMD_CYCLES)
+
+
+def test_link_does_not_resend_a_beat_that_may_have_run():
+    from boards.client import Link
+    link = Link(ScriptedPort([board(P.ERR_FRAMING), b"", board(P.CMD_BEAT, b"\x01")]), retries=3)
+    with pytest.raises(P.LinkError, match="may have run, so it is not sent again"):
+        link.request(P.CMD_BEAT, b"\x00")        # the framing error is resent; the missing answer is not
+    assert link.resent == 1
+    with pytest.raises(P.LinkError, match="unknown command"):   # a deterministic answer: no retry
+        Link(ScriptedPort([board(P.ERR_COMMAND)]), retries=3).request(P.CMD_THRESHOLD, b"\x00")
