@@ -16,35 +16,41 @@ class Link:
     """Requests over a byte port with `write(bytes)`, `read(n) -> bytes` and `drain()` (wait
     until the board's receiver has timed out and the line is quiet, dropping what came).
 
-    A request whose answer is an error frame for a frame lost on the wire (bad checksum,
-    framing error, overrun, timeout: `protocol.TRANSIENT`; nothing ran) is sent again after
-    a drain, at most `retries` times; so is an ID, THRESHOLD or CYCLES request whose answer
-    is missing or malformed. A BEAT whose answer is missing or malformed is not sent again:
-    it may have run, and a second run would advance the core's timestep."""
+    Each request gets the next seq. A request whose answer is missing, malformed, for
+    another seq, or an error frame for a frame lost on the wire (bad checksum, framing
+    error, overrun, timeout: `protocol.TRANSIENT`) is sent again, with the same seq, after
+    a drain, at most `retries` times: the board runs it if it never got it and otherwise
+    sends its answer again, so a BEAT never runs twice. `resent` counts the retries."""
 
     def __init__(self, port, retries=3):
         self.port, self.retries = port, retries
         self.resent = 0                     # requests sent again, over the link's life
+        self.seq = 0
+
+    def frame(self, code, payload=b""):
+        """The next request's frame (a new seq)."""
+        self.seq = (self.seq + 1) & 0xFF
+        return P.frame(code, payload, seq=self.seq)
 
     def request(self, code, payload=b""):
-        frame, why = P.frame(code, payload), None
+        frame, seq = self.frame(code, payload), self.seq
         for attempt in range(self.retries + 1):
             if attempt:
                 self.resent += 1
                 self.port.drain()
             self.port.write(frame)
             try:
-                answer, data = P.read_frame(self.port.read)
+                answer, got_seq, data = P.read_answer(self.port.read)
             except P.LinkError as e:
-                answer, why = None, str(e)
-            else:
-                if answer == code:
-                    return data
-                why = f"the board answered {P.ERRORS.get(answer, hex(answer))} to command 0x{code:02x}"
-                if answer in P.ERRORS and answer not in P.TRANSIENT:
-                    raise P.LinkError(why)
-            if answer not in P.TRANSIENT and code == P.CMD_BEAT:
-                raise P.LinkError(f"{why}; the beat may have run, so it is not sent again")
+                why = str(e)
+                continue
+            why = f"the board answered {P.ERRORS.get(answer, hex(answer))} to command 0x{code:02x}"
+            if answer == code and got_seq == seq:
+                return data
+            if answer in P.ERRORS and answer not in P.TRANSIENT:
+                raise P.LinkError(why)
+            if got_seq != seq:
+                why = f"the board answered request {got_seq}, not {seq}"
         raise P.LinkError(f"{why} (after {self.retries} retries)")
 
 

@@ -42,7 +42,7 @@ def frame_codes(data):
             i += 1
             continue
         codes.append(data[i + 1])
-        i += P.HEADER_BYTES + int.from_bytes(data[i + 2:i + 4], "little") + 1
+        i += P.HEADER_BYTES + int.from_bytes(data[i + 3:i + P.HEADER_BYTES], "little") + 1
     return codes
 
 
@@ -124,11 +124,13 @@ class Fuzzer:
         """Two valid requests in one write: both answered, in order."""
         threshold = int(self.rng.integers(1, 2 ** PARAMS.theta_width))
         beat, want = self.beat_answer(threshold)
-        self.port.write(P.frame(P.CMD_THRESHOLD, P.to_bytes(threshold, PARAMS.theta_width)) + P.frame(P.CMD_BEAT, beat))
-        for expected in [(P.CMD_THRESHOLD, b""), (P.CMD_BEAT, want)]:
+        first = self.link.frame(P.CMD_THRESHOLD, P.to_bytes(threshold, PARAMS.theta_width))
+        second = self.link.frame(P.CMD_BEAT, beat)
+        self.port.write(first + second)
+        for expected in [(P.CMD_THRESHOLD, first[2], b""), (P.CMD_BEAT, second[2], want)]:
             self.figures["requests"] += 1
             try:
-                self.figures["lost"] += P.read_frame(self.port.read) != expected
+                self.figures["lost"] += P.read_answer(self.port.read) != expected
             except P.LinkError:
                 self.figures["lost"] += 1
 

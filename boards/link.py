@@ -26,14 +26,14 @@ LENGTH_BITS = 8 * P.LENGTH_BYTES
 
 
 def request_layout(max_bytes):
-    """A checked frame: its code (or an error code) and the last `max_bytes` payload bytes
-    received, the payload in the top `length` bytes (bytes shift in from the top)."""
-    return data.StructLayout({"code": 8, "data": 8 * max(1, max_bytes)})
+    """A checked frame: its code (or an error code), seq and the last `max_bytes` payload
+    bytes received, the payload in the top `length` bytes (bytes shift in from the top)."""
+    return data.StructLayout({"code": 8, "seq": 8, "data": 8 * max(1, max_bytes)})
 
 
 def answer_layout(max_bytes):
-    """An answer frame's code, payload length and payload (byte 0 in the low bits)."""
-    return data.StructLayout({"code": 8, "length": LENGTH_BITS, "data": 8 * max(1, max_bytes)})
+    """An answer frame's code, seq, payload length and payload (byte 0 in the low bits)."""
+    return data.StructLayout({"code": 8, "seq": 8, "length": LENGTH_BITS, "data": 8 * max(1, max_bytes)})
 
 
 def payload_of(request, nbytes):
@@ -60,7 +60,7 @@ class FrameReceiver(wiring.Component):
         m = Module()
         o, byte = self.o, self.i.payload
         buf = o.payload.data                   # payload bytes shift in here; stable while o.valid
-        code, length, count = Signal(8), Signal(LENGTH_BITS), Signal(LENGTH_BITS)
+        code, seq, length, count = Signal(8), Signal(8), Signal(LENGTH_BITS), Signal(LENGTH_BITS)
         total = Signal(8)                      # running sum of code, length, payload, check
         pending = Signal(8)                    # an error code waiting for the output
         timer = Signal(range(self.timeout + 1))
@@ -72,7 +72,7 @@ class FrameReceiver(wiring.Component):
         with m.If(o.valid & o.ready):
             m.d.sync += o.valid.eq(0)
         with m.If(~o.valid & (pending != 0)):
-            m.d.sync += [o.valid.eq(1), o.payload.code.eq(pending), pending.eq(0)]
+            m.d.sync += [o.valid.eq(1), o.payload.code.eq(pending), o.payload.seq.eq(seq), pending.eq(0)]
         m.d.comb += self.i.ready.eq(~o.valid & (pending == 0))
         take = self.i.valid & self.i.ready
 
@@ -81,7 +81,7 @@ class FrameReceiver(wiring.Component):
             m.next = "HUNT"
 
         def result(c):
-            m.d.sync += [o.valid.eq(1), o.payload.code.eq(c)]
+            m.d.sync += [o.valid.eq(1), o.payload.code.eq(c), o.payload.seq.eq(seq)]
             m.next = "HUNT"
 
         @contextmanager
@@ -106,10 +106,13 @@ class FrameReceiver(wiring.Component):
                 with m.If(self.overrun):
                     m.d.sync += pending.eq(P.ERR_OVERRUN)
                 with m.If(take & (byte == self.sync)):
-                    m.d.sync += [total.eq(0), timer.eq(0)]
+                    m.d.sync += [total.eq(0), timer.eq(0), seq.eq(0)]
                     m.next = "CODE"
             with receiving("CODE"):
                 m.d.sync += code.eq(byte)
+                m.next = "SEQ"
+            with receiving("SEQ"):
+                m.d.sync += seq.eq(byte)
                 m.next = "LENGTH0"
             with receiving("LENGTH0"):
                 m.d.sync += length[:8].eq(byte)
@@ -137,8 +140,10 @@ class FrameReceiver(wiring.Component):
 
 
 class CommandExecutor(wiring.Component):
-    """Runs each request on `core` (a submodule) and answers it; an error code in place of
-    a request is answered as an error frame. `lengths`: each command's payload bytes."""
+    """Runs each request on `core` (a submodule) and answers it with the request's seq; an
+    error code in place of a request is answered as an error frame. A command with the code
+    and seq of the last command answered is not run again: its answer is sent again (the
+    host resends a request whose answer it lost). `lengths`: each command's payload bytes."""
 
     def __init__(self, core, core_id):
         self.core, self.core_id = core, core_id
@@ -156,21 +161,28 @@ class CommandExecutor(wiring.Component):
         inp, out = core.stream_in, core.stream_out
         req, ans = self.requests, self.answers
         cycles = Signal(8 * P.CYCLE_BYTES)
+        last, has_last = Signal(self.answers.payload.shape()), Signal()   # the last command's answer
+        beat_seq = Signal(8)
+        with m.If(ans.valid & ans.ready & (ans.payload.code[4:] != 0xE)):
+            m.d.sync += [last.eq(ans.payload), has_last.eq(1)]
         m.d.comb += inp.payload.as_value().eq(payload_of(req.payload, self.lengths[P.CMD_BEAT]))
         if core.threshold is not None:
             threshold = Signal(len(core.threshold))
             m.d.comb += core.threshold.eq(threshold)
 
         def answer(code, payload=0, nbytes=0):
-            m.d.comb += [ans.valid.eq(1), ans.payload.code.eq(code), ans.payload.length.eq(nbytes),
-                         ans.payload.data.eq(payload), req.ready.eq(ans.ready)]
+            m.d.comb += [ans.valid.eq(1), ans.payload.code.eq(code), ans.payload.seq.eq(req.payload.seq),
+                         ans.payload.length.eq(nbytes), ans.payload.data.eq(payload), req.ready.eq(ans.ready)]
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 code = req.payload.code
                 with m.If(req.valid):
-                    with m.If(code == P.CMD_BEAT):
+                    with m.If(has_last & (code == last.code) & (req.payload.seq == last.seq)):
+                        answer(last.code, last.data, last.length)
+                    with m.Elif(code == P.CMD_BEAT):
                         m.d.comb += [inp.valid.eq(1), req.ready.eq(inp.ready)]
+                        m.d.sync += beat_seq.eq(req.payload.seq)
                         with m.If(inp.ready):
                             m.next = "BEAT"
                     with m.Elif(code == P.CMD_ID):
@@ -186,7 +198,7 @@ class CommandExecutor(wiring.Component):
                         answer(code)
             with m.State("BEAT"):
                 outp = out.payload.as_value()
-                m.d.comb += [ans.valid.eq(out.valid), ans.payload.code.eq(P.CMD_BEAT),
+                m.d.comb += [ans.valid.eq(out.valid), ans.payload.code.eq(P.CMD_BEAT), ans.payload.seq.eq(beat_seq),
                              ans.payload.length.eq(P.nbytes(len(outp))), ans.payload.data.eq(outp),
                              out.ready.eq(ans.ready)]
                 with m.If(~out.valid | ans.ready):   # the core's cycles, not the wait for the transmitter
@@ -198,7 +210,7 @@ class CommandExecutor(wiring.Component):
 
 
 class FrameTransmitter(wiring.Component):
-    """Frames each answer into bytes: sync, code, length, payload, check. `error` is high
+    """Frames each answer into bytes: sync, code, seq, length, payload, check. `error` is high
     from the start of an error frame to the start of the next good one."""
 
     def __init__(self, max_bytes, sync=P.BOARD_SYNC):
@@ -209,7 +221,7 @@ class FrameTransmitter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         o = self.o
-        code, length, left = Signal(8), Signal(LENGTH_BITS), Signal(LENGTH_BITS)
+        code, seq, length, left = Signal(8), Signal(8), Signal(LENGTH_BITS), Signal(LENGTH_BITS)
         buf = Signal(len(self.i.payload.data))
         total = Signal(8)
 
@@ -226,13 +238,15 @@ class FrameTransmitter(wiring.Component):
                 m.d.comb += self.i.ready.eq(1)
                 with m.If(self.i.valid):
                     p = self.i.payload
-                    m.d.sync += [code.eq(p.code), length.eq(p.length), left.eq(p.length), buf.eq(p.data),
+                    m.d.sync += [code.eq(p.code), seq.eq(p.seq), length.eq(p.length), left.eq(p.length), buf.eq(p.data),
                                  self.error.eq(p.code[4:] == 0xE)]     # error codes are 0xE1..0xE6
                     m.next = "SYNC"
             with sending("SYNC", self.sync):
                 m.d.sync += total.eq(0)
                 m.next = "CODE"
             with sending("CODE", code):
+                m.next = "SEQ"
+            with sending("SEQ", seq):
                 m.next = "LENGTH0"
             with sending("LENGTH0", length[:8]):
                 m.next = "LENGTH1"

@@ -143,7 +143,7 @@ def receive(events, seed=0):
 
     results = []
     for word in simulate(dut, source, dut.o, np.random.default_rng(seed), 2 * TIMEOUT):
-        code, data = word & 0xFF, (word >> 8).to_bytes(width // 8, "little")
+        code, data = word & 0xFF, (word >> 16).to_bytes(width // 8, "little")
         n = LENGTHS.get(code, 0)
         results.append((code, data[len(data) - n:] if n else b""))
     return results
@@ -191,11 +191,13 @@ def test_transmitter_frames_byte_for_byte():
     rng = np.random.default_rng(3)
     answers = [(P.CMD_ID, bytes(range(8))), (P.CMD_THRESHOLD, b""), (P.ERR_OVERRUN, b""),
                (P.CMD_BEAT, rng.integers(0, 256, 300, dtype=np.uint8).tobytes())]   # longer than 255
+    seqs = [0, 1, 0x80, 0xFF]
     dut = FrameTransmitter(300)
 
     async def source(ctx):
-        for code, payload in answers:
+        for (code, payload), seq in zip(answers, seqs):
             ctx.set(dut.i.payload.code, code)
+            ctx.set(dut.i.payload.seq, seq)
             ctx.set(dut.i.payload.length, len(payload))
             ctx.set(dut.i.payload.data, int.from_bytes(payload, "little"))
             ctx.set(dut.i.valid, 1)
@@ -205,7 +207,7 @@ def test_transmitter_frames_byte_for_byte():
             assert ctx.get(dut.error) == (code >> 4 == 0xE)
 
     got = simulate(dut, source, dut.o, rng, 20)
-    assert bytes(got) == b"".join(P.frame(c, d, sync=P.BOARD_SYNC) for c, d in answers)
+    assert bytes(got) == b"".join(P.frame(c, d, sync=P.BOARD_SYNC, seq=s) for (c, d), s in zip(answers, seqs))
 
 
 def test_executor_runs_each_request_and_answers_errors():
@@ -217,21 +219,34 @@ def test_executor_runs_each_request_and_answers_errors():
     width = len(dut.requests.payload.data)
     spikes = np.array([[[3, 0, 1, 2, 0, 0, 3, 1]]])
     beat = P.to_bytes(SNN.encode(spikes, 2, 1)[0], 16)
-    requests = [(P.CMD_ID, b""), (P.CMD_THRESHOLD, P.to_bytes(2, p.theta_width)), (P.CMD_BEAT, beat),
-                (P.ERR_CHECKSUM, b""), (P.CMD_CYCLES, b"")]
+    requests = [(P.CMD_ID, b"", 1), (P.CMD_THRESHOLD, P.to_bytes(2, p.theta_width), 2), (P.CMD_BEAT, beat, 3),
+                (P.ERR_CHECKSUM, b"", 4), (P.CMD_BEAT, beat, 3), (P.CMD_CYCLES, b"", 5)]   # the beat resent: not run
 
     async def source(ctx):
-        for code, payload in requests:      # the payload in the top bytes, as the receiver leaves it
+        for code, payload, seq in requests:      # the payload in the top bytes, as the receiver leaves it
             ctx.set(dut.requests.payload.code, code)
+            ctx.set(dut.requests.payload.seq, seq)
             ctx.set(dut.requests.payload.data, int.from_bytes(payload, "little") << (width - 8 * len(payload)))
             ctx.set(dut.requests.valid, 1)
             await ctx.tick().until(dut.requests.ready)
             ctx.set(dut.requests.valid, 0)
 
-    answers = [(w & 0xFF, (w >> 8) & 0xFFFF, w >> 24) for w in
+    answers = [(w & 0xFF, w >> 8 & 0xFF, w >> 16 & 0xFFFF, w >> 32) for w in
                simulate(dut, source, dut.answers, np.random.default_rng(4), 60)]
     want_beat = int(SNN.expected(weights, spikes, 2, 2, 1)[0])
     set_bits = sum(bin(int(v)).count("1") for v in spikes.ravel())
-    assert answers == [(P.CMD_ID, 8, 0x1122334455667788), (P.CMD_THRESHOLD, 0, 0),
-                       (P.CMD_BEAT, 1, want_beat), (P.ERR_CHECKSUM, 0, 0), (P.CMD_CYCLES, 4, p.snn_cycles(set_bits))]
+    assert answers == [(P.CMD_ID, 1, 8, 0x1122334455667788), (P.CMD_THRESHOLD, 2, 0, 0), (P.CMD_BEAT, 3, 1, want_beat),
+                       (P.ERR_CHECKSUM, 4, 0, 0), (P.CMD_BEAT, 3, 1, want_beat), (P.CMD_CYCLES, 5, 4, p.snn_cycles(set_bits))]
     assert want_beat & 0xF, "guard: some neuron fires"
+
+
+def test_a_request_resent_with_its_seq_is_answered_again_not_run_again(board):
+    """The host lost the answer to a BEAT and resends it: the board sends the same answer and
+    the core does not run a second time (CYCLES counts one beat)."""
+    port, p, weights = board
+    link = Link(port)
+    link.request(P.CMD_THRESHOLD, P.to_bytes(1, p.theta_width))
+    beat = link.frame(P.CMD_BEAT, P.to_bytes(0b11_01_10_11, p.n_in * p.S))
+    first = answer(port, beat)
+    assert first[0] == P.CMD_BEAT and answer(port, beat) == first
+    assert int.from_bytes(link.request(P.CMD_CYCLES), "little") == p.snn_cycles(6)     # 0b11011011: 6 set bits

@@ -7,7 +7,7 @@ from boards import protocol as P
 
 def test_frame_layout_and_check_byte():
     f = P.frame(P.CMD_BEAT, b"\x01\x02\xff")
-    assert f[:4] == bytes([0xA5, 0x03, 3, 0]) and f[4:7] == b"\x01\x02\xff"
+    assert f[:5] == bytes([0xA5, 0x03, 0, 3, 0]) and f[5:8] == b"\x01\x02\xff"
     assert sum(f[1:]) % 256 == 0
 
 
@@ -65,25 +65,28 @@ class ScriptedPort:
         self.pending.clear()
 
 
-def board(code, payload=b""):
-    return P.frame(code, payload, sync=P.BOARD_SYNC)
+def board(code, payload=b"", seq=1):
+    return P.frame(code, payload, sync=P.BOARD_SYNC, seq=seq)
 
 
 def test_link_retries_frames_lost_on_the_wire():
     from boards.client import Link
-    port = ScriptedPort([board(P.ERR_CHECKSUM), b"", board(P.ERR_TIMEOUT)[:-1] + b"\x00", board(P.CMD_ID, bytes(8))])
-    link = Link(port, retries=3)
-    assert link.request(P.CMD_ID) == bytes(8) and link.resent == 3 and port.drains == 3
-    port = ScriptedPort([board(P.ERR_OVERRUN)] * 3)
+    port = ScriptedPort([board(P.ERR_CHECKSUM), b"", board(P.ERR_TIMEOUT)[:-1] + b"\x00", board(P.CMD_ID, bytes(8), seq=7),
+                         board(P.CMD_ID, bytes(8))])
+    link = Link(port, retries=4)
+    assert link.request(P.CMD_ID) == bytes(8) and link.resent == 4 and port.drains == 4
+    port = ScriptedPort([board(P.ERR_OVERRUN, seq=1)] * 3)
     with pytest.raises(P.LinkError, match=r"UART overrun.*after 2 retries"):
         Link(port, retries=2).request(P.CMD_CYCLES)
 
 
-def test_link_does_not_resend_a_beat_that_may_have_run():
+def test_link_resends_a_beat_with_its_seq_and_stops_at_a_deterministic_error():
     from boards.client import Link
-    link = Link(ScriptedPort([board(P.ERR_FRAMING), b"", board(P.CMD_BEAT, b"\x01")]), retries=3)
-    with pytest.raises(P.LinkError, match="may have run, so it is not sent again"):
-        link.request(P.CMD_BEAT, b"\x00")        # the framing error is resent; the missing answer is not
-    assert link.resent == 1
-    with pytest.raises(P.LinkError, match="unknown command"):   # a deterministic answer: no retry
+    port = ScriptedPort([board(P.ERR_FRAMING), b"", board(P.CMD_BEAT, b"\x01")])
+    written = []
+    port.write, write = (lambda data: (written.append(data), write(data))), port.write
+    link = Link(port, retries=3)
+    assert link.request(P.CMD_BEAT, b"\x00") == b"\x01" and link.resent == 2
+    assert written == [P.frame(P.CMD_BEAT, b"\x00", seq=1)] * 3     # the board answers a seq it ran again
+    with pytest.raises(P.LinkError, match="unknown command"):       # no retry
         Link(ScriptedPort([board(P.ERR_COMMAND)]), retries=3).request(P.CMD_THRESHOLD, b"\x00")
