@@ -79,7 +79,8 @@ class SerialPort:
 
 class SimulatedBoard:
     """A serial port wired to a simulated `BoardTop`: written bytes go bit by bit into its
-    `rx` pin, bytes from its `tx` pin come back from `read`. `divisor` cycles per bit."""
+    `rx` pin, bytes from its `tx` pin come back from `read`; `drain` waits out the board's
+    timeout. `divisor` cycles per bit."""
 
     def __init__(self, top, max_cycles_per_read=200_000):
         from amaranth.sim import Simulator

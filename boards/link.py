@@ -3,7 +3,7 @@ stream components:
 
     UART rx bytes -> FrameReceiver -> requests -> CommandExecutor -> answers -> FrameTransmitter -> UART tx bytes
 
-`FrameReceiver` hunts for the sync byte, checks a frame and hands on its code and payload,
+`FrameReceiver` hunts for the sync byte, checks a frame and hands on its code, seq and payload,
 or an error code in place of a frame (bad checksum, a length that does not match the
 command, an unknown command, a UART framing error or overrun, a frame cut short by the
 inter-byte timeout). `CommandExecutor` runs a request on the core: ID (the core's 8-byte
@@ -11,7 +11,8 @@ id, so the host can refuse a mismatched bitstream), THRESHOLD (load the threshol
 register; unknown for a chain, whose thresholds are built in), BEAT (one input beat in;
 the answer is the core's output beat for it), CYCLES (the 32-bit count of cycles the core
 has spent on beats, from input handshake to output handshake); an error code becomes an
-error answer. `FrameTransmitter` frames an answer. `HostLink` wires the three.
+error answer; a command with the code and seq of the last one it ran gets that answer again
+(the host resent it). `FrameTransmitter` frames an answer. `HostLink` wires the three.
 """
 
 from contextlib import contextmanager
@@ -61,7 +62,7 @@ class FrameReceiver(wiring.Component):
         o, byte = self.o, self.i.payload
         buf = o.payload.data                   # payload bytes shift in here; stable while o.valid
         code, seq, length, count = Signal(8), Signal(8), Signal(LENGTH_BITS), Signal(LENGTH_BITS)
-        total = Signal(8)                      # running sum of code, length, payload, check
+        total = Signal(8)                      # running sum of code, seq, length, payload, check
         pending = Signal(8)                    # an error code waiting for the output
         timer = Signal(range(self.timeout + 1))
         expected, known = Signal(LENGTH_BITS), Signal()
