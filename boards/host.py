@@ -15,7 +15,7 @@ from sim.cli import UsageParser, add_core_options, command
 from sim.params import CoreParams, ParamError
 from sim.stimulus import spike_train
 
-from .client import Link, SimulatedBoard, run
+from .client import Link, SerialPort, SimulatedBoard, run
 
 
 def open_port(args, params, weights):
@@ -27,7 +27,7 @@ def open_port(args, params, weights):
     except ImportError:
         raise ParamError("port", args.port, text="{name} needs pyserial: pip install -e '.[board]'") from None
     try:
-        return serial.Serial(args.port, args.baud, timeout=2)
+        return SerialPort(serial.Serial(args.port, args.baud, timeout=2), args.baud)
     except serial.SerialException as e:
         raise ParamError("port", args.port, text="{name} {value}: cannot open ({why})", why=e) from None
 
@@ -44,6 +44,8 @@ def parse_args(argv):
     ap.add_argument("--inputs", metavar="FILE.npy", help="spike levels, shape (inferences, T, n_in)")
     ap.add_argument("--spike-rate", type=float, default=0.1, help="random inputs at this rate (default 0.1)")
     ap.add_argument("--count", type=int, default=8, help="random inferences (default 8)")
+    ap.add_argument("--retries", type=int, default=3,
+                    help="resend a request whose frame the board lost on the wire at most this often (default 3)")
     return ap.parse_args(argv)
 
 
@@ -64,12 +66,14 @@ def main(argv=None):
     threshold = args.threshold if args.threshold is not None else max(1, params.n_in * params.w_max * params.K // 8)
     if not 1 <= threshold < 2 ** params.theta_width:
         raise ParamError("threshold", threshold, f"1..{2 ** params.theta_width - 1}")
-    report = run(Link(open_port(args, params, weights)), params, weights, spikes, threshold)
+    if args.retries < 0:
+        raise ParamError("retries", args.retries, ">= 0")
+    report = run(Link(open_port(args, params, weights), args.retries), params, weights, spikes, threshold)
     where = "simulated board" if args.sim else args.port
     print(f"{report['beats']} beats ({report['inferences']} inferences) through {where}: "
           f"{report['mismatched_beats']} mismatched beats vs the twin; {report['beats_per_s']:.1f} beats/s "
           f"over the link; {report['core_cycles']} core cycles "
-          f"({report['core_cycles'] / report['beats']:.1f} per beat)")
+          f"({report['core_cycles'] / report['beats']:.1f} per beat); {report['retries']} retries")
     return 1 if report["mismatched_beats"] else 0
 
 
