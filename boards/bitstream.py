@@ -3,6 +3,7 @@ tools set up for amaranth-boards, the build with its nextpnr report, and program
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,5 +114,8 @@ def program(programmer, board, bitstream):
     options = ["-b", board] if programmer == "openFPGALoader" and board in BOARDS else []
     result = subprocess.run([exe] + options + [bitstream], capture_output=True, text=True)
     if result.returncode != 0:
-        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ToolMissing(f"{programmer} could not program the board ({last[0]}); the bitstream is {bitstream}")
+        lines = (result.stderr + "\n" + result.stdout).strip().splitlines() or ["no output"]
+        missing = [l for l in lines if re.search(r"can't find|device not found|no device|unable to open", l, re.I)]
+        if missing:
+            raise ToolMissing(f"no board found ({programmer}: {missing[0].strip()}); the bitstream is {bitstream}")
+        raise ToolMissing(f"{programmer} could not program the board ({lines[-1]}); the bitstream is {bitstream}")

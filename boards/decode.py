@@ -110,3 +110,28 @@ def run(bitstream, pcf, params, weights, spikes, threshold, divisor, cache):
         from .protocol import LinkError
         raise LinkError(report["link_error"])
     return report
+
+
+def run_board(board, params, seed, spikes, threshold, divisor, out):
+    """Build (or reuse) the `board` bitstream of the core at `divisor` clock cycles per UART
+    bit, exactly as `boards.flash --build-only --baud <clock/divisor>` does, and run the
+    host client against its decoded image. Returns (client report, bitstream path)."""
+    from amaranth.vendor import SiliconBluePlatform
+
+    from gen.weights import make_weights
+    from sim.params import ParamError
+
+    from .bitstream import board_platform, build_board
+    if divisor < 4:
+        raise ParamError("sim_divisor", divisor, ">= 4 (the UART samples each bit at its middle)")
+    icebox_vlog()       # before a build: a missing decoder is known at once
+    platform = board_platform(board)
+    if not isinstance(platform, SiliconBluePlatform):
+        raise ParamError("board", board, text="{name} {value}: only iCE40 images can be decoded (icebox_vlog)")
+    baud = int(platform.default_clk_frequency // divisor)
+    bitstream, _ = build_board(platform, board, params, seed, baud, out)
+    weights, _ = make_weights(params, None, seed)
+    divisor = int(platform.default_clk_frequency // baud)      # as boards.top.PlatformTop derives it
+    pcf = os.path.join(os.path.dirname(bitstream), "top.pcf")
+    report = run(bitstream, pcf, params, weights, spikes, threshold, divisor, os.path.join(out, "decoded"))
+    return report, bitstream
