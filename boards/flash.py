@@ -8,13 +8,10 @@ one-line message naming what is missing (exit status 2 when programming was aske
 import os
 import sys
 
-from gen.manifest import core_id
-from gen.snn import SNNCore
-from gen.weights import make_weights
 from sim.cli import UsageParser, add_core_options, command
 from sim.params import CoreParams, ParamError
 
-from .bitstream import BOARDS, PROGRAMMERS, board_platform, build, network_core, program
+from .bitstream import BOARDS, PROGRAMMERS, board_platform, build_board, program
 
 
 def parse_args(argv):
@@ -38,17 +35,9 @@ def main(argv=None):
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
     if args.baud < 1200:
         raise ParamError("baud", args.baud, ">= 1200")
-    board = args.board.rpartition(":")[2]
     platform = board_platform(args.board)      # before any core exists: a refused board leaves none unused
-    if args.network:
-        core, ident, what = network_core(args.network, args.max_lanes)
-    else:
-        weights, _ = make_weights(params, None, args.seed)
-        core, ident = SNNCore(params, weights), core_id(params, weights)
-        what = f"w{params.W}s{params.S}t{params.T}_{params.n_in}x{params.n_out}"
-    build_dir = os.path.join(args.out, f"{board}_{what}")
-    print(f"building the {args.board} bitstream in {build_dir} ...", file=sys.stderr, flush=True)
-    bitstream, report = build(platform, args.board, core, ident, args.baud, build_dir)
+    bitstream, report = build_board(platform, args.board, params, args.seed, args.baud, args.out,
+                                    args.network, args.max_lanes)
     use = ", ".join(f"{k} {v['used']}/{v['available']} ({v['percent']} %)" for k, v in report["utilization"].items())
     fmax = ", ".join(f"{k} {v['achieved_mhz']} MHz (board clock {v['constraint_mhz']} MHz)"
                      for k, v in report["fmax"].items())

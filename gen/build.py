@@ -6,7 +6,7 @@ import os
 import re
 import tempfile
 
-from amaranth.back import verilog
+from .emit import verilog
 
 from sim.params import CoreParams, ParamError
 
@@ -45,7 +45,7 @@ def generate_network(args):
     name = check_name(args.name or f"net_w{net.W}s{S}t{T}")
     kinds = KINDS if args.kind == "both" else {args.kind: KINDS[args.kind]}
     chains = {k: (name + suffix, Chain.for_network(k, net, S, T, args.max_lanes)) for k, (suffix, _) in kinds.items()}
-    files = {f"{module}.v": verilog.convert(chain, name=module) for module, chain in chains.values()}
+    files = {f"{module}.v": verilog(chain, name=module) for module, chain in chains.values()}
     manifest = chain_manifest(name, chains, args.network)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"
     return files, manifest
@@ -62,7 +62,7 @@ def generate(args):
     name = check_name(args.name or default_name(params))
     weights, source = make_weights(params, args.weights, args.seed)
     cores = make_cores(params, weights, args.kind, name)
-    files = {f"{module}.v": verilog.convert(core, name=module) for module, core in cores.values()}
+    files = {f"{module}.v": verilog(core, name=module) for module, core in cores.values()}
     manifest = build_manifest(name, params, cores, weights, source)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"
     return files, manifest
