@@ -1,0 +1,55 @@
+"""Verilog from an Amaranth design, as `amaranth.back.verilog.convert` writes it, with the
+weight memory's initial contents emitted at the speed of a string join.
+
+Amaranth 0.5.10 emits a memory's init as one `Net` object per bit, then joins them back
+into one binary constant (`back/rtlil.py`, `ModuleEmitter.emit_memory`). For the largest
+legal core (4096 words x 16384 bits, twice: SNN and QNN) that is 134 M objects: about
+45 % of a 512 x 128, W=16 core's conversion time in a profile, and several GB of memory
+for the 4096 x 1024 one. `fast_meminit` replaces that one method, for the duration of a
+conversion, by one that writes the identical RTLIL text (the sigspec of an all-constant
+value is `{width}'{bits, MSB first}`), so the emitted Verilog is byte for byte the same
+(tests/test_core.py compares it). With any other Amaranth version it changes nothing.
+"""
+
+import contextlib
+
+import amaranth
+from amaranth.back import rtlil, verilog
+
+PATCHED_VERSION = "0.5.10"
+
+
+def _emit_memory(self, cell_idx, cell):
+    memory_info = self.memories[cell_idx]
+    mask = (1 << cell.width) - 1
+    bits = "".join(format(row & mask, f"0{cell.width}b") for row in reversed(cell.init))
+    self.builder.cell("$meminit_v2", ports={
+        "ADDR": self.sigspec(),
+        "DATA": f"{len(bits)}'{bits}" if bits else self.sigspec(),
+        "EN": self.sigspec(rtlil._nir.Value.ones(cell.width)),
+    }, parameters={
+        "MEMID": memory_info.memid,
+        "ABITS": 0,
+        "WIDTH": cell.width,
+        "WORDS": cell.depth,
+        "PRIORITY": 0,
+    }, src_loc=cell.src_loc)
+
+
+@contextlib.contextmanager
+def fast_meminit():
+    if amaranth.__version__ != PATCHED_VERSION:
+        yield
+        return
+    original = rtlil.ModuleEmitter.emit_memory
+    rtlil.ModuleEmitter.emit_memory = _emit_memory
+    try:
+        yield
+    finally:
+        rtlil.ModuleEmitter.emit_memory = original
+
+
+def convert(design, name):
+    """`amaranth.back.verilog.convert(design, name=name)`, with the fast memory init."""
+    with fast_meminit():
+        return verilog.convert(design, name=name)
