@@ -78,12 +78,16 @@ def _range(lo, hi):
     return f" >= {lo}" if hi is None else f" <= {hi}" if lo is None else f" in {lo}..{hi}"
 
 
-def integer_array(what, values, lo=None, hi=None):
-    """A nested list of JSON integers as an int64 array (a float such as 0.7 or 2**70 refused)."""
+def integer_array(what, values):
+    """A nested list of JSON integers as an int64 array (a float such as 0.7 or 5.0, a bool,
+    a string or an integer beyond int64 refused, naming its index)."""
     a = np.asarray(values, dtype=object)
-    for index, v in np.ndenumerate(a):
-        integer(f"{what}{list(index)}", v, max(lo, INT64.min) if lo is not None else INT64.min,
-                min(hi, INT64.max) if hi is not None else INT64.max)
+    flat = a.reshape(-1)
+    ok = np.fromiter((type(v) is int and INT64.min <= v <= INT64.max for v in flat), bool, flat.size)
+    if not ok.all():        # a type test per element: 0.2 s for 4096 x 1024 (integer() on each took 30 s)
+        i = int(np.argmin(ok))
+        index, v = [int(k) for k in np.unravel_index(i, a.shape)], flat[i]
+        raise ValueError(f"{what}{index} is {v!r}: legal is an integer" + (" that fits int64" if type(v) is int else ""))
     return a.astype(np.int64)
 
 
