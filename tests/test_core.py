@@ -180,12 +180,16 @@ def test_vectorized_weight_words_equal_the_per_weight_formula(seed):
         assert weight_words(p, w) == old_weight_words(p, w)
 
 
-@pytest.mark.parametrize("kind", ["snn", "qnn"])
-def test_fast_memory_init_emits_the_same_verilog(kind):
+@pytest.mark.parametrize("kind, chunk_bits", [("snn", 1 << 16), ("qnn", 1 << 16), ("snn", 64), ("qnn", 1)])
+def test_fast_memory_init_emits_the_same_verilog(kind, chunk_bits, monkeypatch):
+    """The same Verilog as Amaranth's own conversion, with the init in one chunk, in
+    several (64 bits: four 15-bit words each) and one word per chunk."""
     from amaranth.back import verilog
 
+    from gen import verilog as fast
     from gen.build import KINDS
     from gen.verilog import convert
+    monkeypatch.setattr(fast, "CHUNK_BITS", chunk_bits)
     p = CoreParams(5, 2, 3, n_in=7, n_out=6, lanes=3)
     w = random_weights(p, 1)
     cls = KINDS[kind][1]
