@@ -3,10 +3,13 @@ tools set up for amaranth-boards, the build with its nextpnr report, and program
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 
-from gen.manifest import chain_id
+from gen.emit import relative_sources
+from gen.manifest import chain_id, core_id
 from reports.flow import FlowError, ToolMissing, parse_report, tool
 from sim.params import ParamError
 
@@ -57,17 +60,30 @@ def board_platform(board):
 
 
 def build(platform, board, core, ident, baud, build_dir):
-    """Build the bitstream; returns (bitstream path, parsed nextpnr report)."""
-    try:
-        platform.build(PlatformTop(core, ident, baud), name="top", build_dir=build_dir,
-                       do_program=False, nextpnr_opts="--report report.json")
-    except subprocess.CalledProcessError:
-        raise FlowError(f"the {board} build failed; see the logs in {build_dir}") from None
+    """Build the bitstream, or reuse the one in `build_dir` if it was built from the same
+    plan (every file handed to the tools, and the script); returns (bitstream path, parsed
+    nextpnr report). The plan's `src` paths are made relative (`gen.emit`), so the same
+    design gives the same files, and the same bitstream, from any checkout folder."""
+    plan = platform.prepare(PlatformTop(core, ident, baud), name="top", nextpnr_opts="--report report.json")
+    for name, content in plan.files.items():
+        if isinstance(content, str):
+            plan.files[name] = relative_sources(content)
+    digest = plan.digest().hex()
+    stamp = os.path.join(build_dir, "plan.digest")
+    products = [os.path.join(build_dir, f"top.{ext}") for ext in ("bin", "bit")]
+    fresh = os.path.exists(stamp) and open(stamp).read() == digest and any(map(os.path.exists, products))
+    if not fresh:
+        if os.path.exists(stamp):
+            os.remove(stamp)
+        try:
+            plan.execute_local(build_dir)
+        except subprocess.CalledProcessError:
+            raise FlowError(f"the {board} build failed; see the logs in {build_dir}") from None
+        with open(stamp, "w") as f:
+            f.write(digest)
     with open(os.path.join(build_dir, "report.json")) as f:
         report = parse_report(json.load(f))
-    bitstream = next(os.path.join(build_dir, f"top.{ext}") for ext in ("bin", "bit")
-                     if os.path.exists(os.path.join(build_dir, f"top.{ext}")))
-    return bitstream, report
+    return next(p for p in products if os.path.exists(p)), report
 
 
 def network_core(path, max_lanes):
@@ -80,6 +96,24 @@ def network_core(path, max_lanes):
     return chain, chain_id(chain), f"net_w{net.W}s{S}t{T}_{sizes}"
 
 
+def build_board(platform, board, params, seed, baud, out, network=None, max_lanes=16):
+    """The board top around the SNN core of `params` with the `seed` weights (or the
+    chain of a network file) at `baud`, built in a folder of `out` named after the board,
+    the core and a baud other than 115200; returns (bitstream path, parsed nextpnr report)."""
+    if network:
+        core, ident, what = network_core(network, max_lanes)
+    else:
+        from gen.snn import SNNCore
+        from gen.weights import make_weights
+        weights, _ = make_weights(params, None, seed)
+        core, ident = SNNCore(params, weights), core_id(params, weights)
+        what = f"w{params.W}s{params.S}t{params.T}_{params.n_in}x{params.n_out}"
+    what += "" if baud == 115200 else f"_baud{baud}"
+    build_dir = os.path.join(out, f"{board.rpartition(':')[2]}_{what}")
+    print(f"building the {board} bitstream in {build_dir} ...", file=sys.stderr, flush=True)
+    return build(platform, board, core, ident, baud, build_dir)
+
+
 def program(programmer, board, bitstream):
     exe = shutil.which(programmer)
     if exe is None:
@@ -89,5 +123,8 @@ def program(programmer, board, bitstream):
     options = ["-b", board] if programmer == "openFPGALoader" and board in BOARDS else []
     result = subprocess.run([exe] + options + [bitstream], capture_output=True, text=True)
     if result.returncode != 0:
-        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ToolMissing(f"{programmer} could not program the board ({last[0]}); the bitstream is {bitstream}")
+        lines = (result.stderr + "\n" + result.stdout).strip().splitlines() or ["no output"]
+        missing = [l for l in lines if re.search(r"can't find|device not found|no device|unable to open", l, re.I)]
+        if missing:
+            raise ToolMissing(f"no board found ({programmer}: {missing[0].strip()}); the bitstream is {bitstream}")
+        raise ToolMissing(f"{programmer} could not program the board ({lines[-1]}); the bitstream is {bitstream}")

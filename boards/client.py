@@ -9,35 +9,90 @@ from sim.beats import SNN
 
 from . import protocol as P
 
+STEPS_PER_CYCLE = 2     # Simulator.advance() stops at both clock edges
+
 
 class Link:
-    """Requests over a byte port with `write(bytes)` and `read(n) -> bytes`."""
+    """Requests over a byte port with `write(bytes)`, `read(n) -> bytes` and `drain()` (wait
+    until the board's receiver has timed out and the line is quiet, dropping what came).
 
-    def __init__(self, port):
-        self.port = port
+    Each request gets the next seq. A request whose answer is missing, malformed, for
+    another seq, or an error frame for a frame lost on the wire (bad checksum, framing
+    error, overrun, timeout: `protocol.TRANSIENT`) is sent again, with the same seq, after
+    a drain, at most `retries` times: the board runs it if it never got it and otherwise
+    sends its answer again, so a BEAT never runs twice. `resent` counts the retries."""
+
+    def __init__(self, port, retries=3):
+        self.port, self.retries = port, retries
+        self.resent = 0                     # requests sent again, over the link's life
+        self.seq = 0
+
+    def frame(self, code, payload=b""):
+        """The next request's frame (a new seq)."""
+        self.seq = (self.seq + 1) & 0xFF
+        return P.frame(code, payload, seq=self.seq)
 
     def request(self, code, payload=b""):
-        self.port.write(P.frame(code, payload))
-        answer, data = P.read_frame(self.port.read)
-        if answer != code:
-            raise P.LinkError(f"the board answered {P.ERRORS.get(answer, hex(answer))} to command 0x{code:02x}")
-        return data
+        frame, seq = self.frame(code, payload), self.seq
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.resent += 1
+                self.port.drain()
+            self.port.write(frame)
+            try:
+                answer, got_seq, data = P.read_answer(self.port.read)
+            except P.LinkError as e:
+                why = str(e)
+                continue
+            why = f"the board answered {P.ERRORS.get(answer, hex(answer))} to command 0x{code:02x}"
+            if answer == code and got_seq == seq:
+                return data
+            if answer in P.ERRORS and answer not in P.TRANSIENT:
+                raise P.LinkError(why)
+            if got_seq != seq:
+                why = f"the board answered request {got_seq}, not {seq}"
+        raise P.LinkError(f"{why} (after {self.retries} retries)")
+
+
+class SerialPort:
+    """A pyserial port with the `drain` a `Link` needs."""
+
+    def __init__(self, serial_port, baud):
+        self.serial = serial_port
+        # twice the receiver's timeout, and at least 50 ms: a USB adapter holds bytes up to 16 ms
+        self.quiet = max(0.05, 2 * P.TIMEOUT_BYTES * P.BITS_PER_BYTE / baud)
+
+    def write(self, data):
+        self.serial.write(data)
+
+    def read(self, n):
+        return self.serial.read(n)
+
+    def drain(self):
+        self.serial.flush()
+        while True:
+            time.sleep(self.quiet)
+            if not self.serial.in_waiting:
+                return
+            self.serial.reset_input_buffer()
 
 
 class SimulatedBoard:
     """A serial port wired to a simulated `BoardTop`: written bytes go bit by bit into its
-    `rx` pin, bytes from its `tx` pin come back from `read`. `divisor` cycles per bit."""
+    `rx` pin, bytes from its `tx` pin come back from `read`; `drain` waits out the board's
+    timeout. `divisor` cycles per bit."""
 
     def __init__(self, top, max_cycles_per_read=200_000):
         from amaranth.sim import Simulator
         self.top, self.divisor, self.max_cycles = top, top.divisor, max_cycles_per_read
         self.to_board, self.from_board = deque(), bytearray()
-        self.cycles = 0
+        self.steps = 0                      # simulator steps: a rising and a falling clock edge per cycle
         self.sim = Simulator(top)
         self.sim.add_clock(1e-6)
         self.sim.add_testbench(self._drive, background=True)
         self.sim.add_testbench(self._listen, background=True)
         self.corrupt = None                 # tests: the index of a byte in the next write to send with a 0 stop bit
+        self.sending = False
 
     async def _drive(self, ctx):
         while True:
@@ -45,11 +100,13 @@ class SimulatedBoard:
                 await ctx.tick()
                 continue
             byte, bad = self.to_board.popleft()
+            self.sending = True
             for bit in [0] + [byte >> i & 1 for i in range(8)] + [0 if bad else 1]:
                 ctx.set(self.top.rx, bit)
                 await ctx.tick().repeat(self.divisor)
             ctx.set(self.top.rx, 1)
             await ctx.tick().repeat(self.divisor)
+            self.sending = False
 
     async def _listen(self, ctx):
         while True:
@@ -64,16 +121,36 @@ class SimulatedBoard:
             if bits[8]:
                 self.from_board.append(sum(b << i for i, b in enumerate(bits[:8])))
 
+    @property
+    def cycles(self):
+        return self.steps // STEPS_PER_CYCLE
+
+    def _step(self):
+        self.sim.advance()
+        self.steps += 1
+
     def write(self, data):
         for i, byte in enumerate(data):
             self.to_board.append((byte, i == self.corrupt))
         self.corrupt = None
 
+    def drain(self):
+        """Let the written bytes go out, then wait until nothing has come back for twice
+        the board's timeout; returns what came back, dropped."""
+        quiet = 2 * STEPS_PER_CYCLE * self.top.timeout
+        last, seen = self.steps, len(self.from_board)
+        while self.to_board or self.sending or self.steps - last < quiet:
+            self._step()
+            if self.to_board or self.sending or len(self.from_board) != seen:
+                last, seen = self.steps, len(self.from_board)
+        dropped = bytes(self.from_board)
+        self.from_board.clear()
+        return dropped
+
     def read(self, n):
-        start = self.cycles
-        while len(self.from_board) < n and self.cycles - start < self.max_cycles * n:
-            self.sim.advance()
-            self.cycles += 1
+        start = self.steps
+        while len(self.from_board) < n and self.steps - start < STEPS_PER_CYCLE * self.max_cycles * n:
+            self._step()
         data = bytes(self.from_board[:n])
         del self.from_board[:n]
         return data
@@ -99,4 +176,5 @@ def run(link, params, weights, spikes, threshold):
     want, want_last = SNN.decode(SNN.expected(weights, spikes, threshold, S, T), params.n_out, S, T)
     mismatches = int((got != want).any(axis=1).sum() + (lasts != want_last).sum())
     return {"beats": len(words), "inferences": len(spikes), "mismatched_beats": mismatches,
-            "seconds": seconds, "beats_per_s": len(words) / seconds, "core_cycles": core_cycles}
+            "seconds": seconds, "beats_per_s": len(words) / seconds, "core_cycles": core_cycles,
+            "retries": link.resent}

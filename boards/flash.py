@@ -8,14 +8,11 @@ one-line message naming what is missing (exit status 2 when programming was aske
 import os
 import sys
 
-from gen.manifest import core_id
-from gen.snn import SNNCore
-from gen.weights import make_weights
 from sim.cli import UsageParser, add_core_options, command, option
 from sim.params import CoreParams, ParamError
 from sim.validate import check_out_dir, check_seed
 
-from .bitstream import BOARDS, PROGRAMMERS, board_platform, build, network_core, program
+from .bitstream import BOARDS, PROGRAMMERS, board_platform, build_board, program
 
 CORE = {"W": 8, "S": 2, "T": 2, "n_in": 64, "n_out": 16}     # the defaults without --network
 
@@ -54,20 +51,12 @@ def main(argv=None):
     check_out_dir("out", args.out)
     if args.baud < 1200:
         raise ParamError("baud", args.baud, ">= 1200")
-    board = args.board.rpartition(":")[2]
     platform = board_platform(args.board)      # before any core exists: a refused board leaves none unused
-    clock = platform.default_clk_frequency
+    clock, board = platform.default_clk_frequency, args.board.rpartition(":")[2]
     if clock // args.baud < 4:                 # the UART samples each bit at least 4 clocks
         raise ParamError("baud", args.baud, f"1200..{int(clock // 4)} (a quarter of the {board} clock, {clock / 1e6:g} MHz)")
-    if args.network:
-        core, ident, what = network_core(args.network, args.max_lanes)
-    else:
-        weights, _ = make_weights(params, None, args.seed)
-        core, ident = SNNCore(params, weights), core_id(params, weights)
-        what = f"w{params.W}s{params.S}t{params.T}_{params.n_in}x{params.n_out}"
-    build_dir = os.path.join(args.out, f"{board}_{what}")
-    print(f"building the {args.board} bitstream in {build_dir} ...", file=sys.stderr, flush=True)
-    bitstream, report = build(platform, args.board, core, ident, args.baud, build_dir)
+    bitstream, report = build_board(platform, args.board, params, args.seed, args.baud, args.out,
+                                    args.network, args.max_lanes)
     use = ", ".join(f"{k} {v['used']}/{v['available']} ({v['percent']} %)" for k, v in report["utilization"].items())
     fmax = ", ".join(f"{k} {v['achieved_mhz']} MHz (board clock {v['constraint_mhz']} MHz)"
                      for k, v in report["fmax"].items())

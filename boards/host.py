@@ -2,10 +2,12 @@
 beats to a board running the SNN core, read its output beats, check them bit for bit
 against the twin, and print throughput and mismatches. `--sim` runs the same client
 against the simulated board top (Amaranth simulator, bit-level UART), so the whole
-path is tested without hardware. Exit status: 0 all beats match, 1 mismatches, 2 usage
+path is tested without hardware; `--sim-bitstream` runs it against the decoded iCE40
+image itself (`boards.decode`). Exit status: 0 all beats match, 1 mismatches, 2 usage
 or link errors.
 """
 
+import os
 import sys
 
 from gen.weights import make_weights
@@ -14,7 +16,7 @@ from sim.params import CoreParams, ParamError
 from sim.stimulus import spike_train
 from sim.validate import check_seed, load_int_array
 
-from .client import Link, SimulatedBoard, run
+from .client import Link, SerialPort, SimulatedBoard, run
 
 
 def open_port(args, params, weights):
@@ -26,7 +28,7 @@ def open_port(args, params, weights):
     except ImportError:
         raise ParamError("port", args.port, text="{name} needs pyserial: pip install -e '.[board]'") from None
     try:
-        return serial.Serial(args.port, args.baud, timeout=2)
+        return SerialPort(serial.Serial(args.port, args.baud, timeout=2), args.baud)
     except serial.SerialException as e:
         raise ParamError("port", args.port, text="{name} {value}: cannot open ({why})", why=e) from None
 
@@ -36,13 +38,20 @@ def parse_args(argv):
     where = ap.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", help="serial port of the board, e.g. /dev/ttyUSB1")
     where.add_argument("--sim", action="store_true", help="run against the simulated board top")
+    where.add_argument("--sim-bitstream", action="store_true", help="build (or reuse) the iCE40 bitstream at "
+                       "--sim-divisor cycles per UART bit and run against its decoded image (boards.decode)")
+    ap.add_argument("--board", default="icebreaker", help="with --sim-bitstream: the board (default icebreaker)")
+    ap.add_argument("--out", default=os.path.join("build", "boards"), help="with --sim-bitstream: build folder")
     ap.add_argument("--baud", type=int, default=115200)
-    ap.add_argument("--sim-divisor", type=int, default=4, help="clock cycles per UART bit in --sim (default 4)")
+    ap.add_argument("--sim-divisor", type=int, default=4,
+                    help="clock cycles per UART bit in --sim and --sim-bitstream (default 4)")
     add_core_options(ap, 8, 2, 2, seed_help="weights seed the bitstream was built with")
     ap.add_argument("--threshold", type=int, default=None, help="default: n_in * w_max * K / 8")
     ap.add_argument("--inputs", metavar="FILE.npy", help="spike levels, shape (inferences, T, n_in)")
     ap.add_argument("--spike-rate", type=float, default=0.1, help="random inputs at this rate (default 0.1)")
     ap.add_argument("--count", type=int, default=8, help="random inferences (default 8)")
+    ap.add_argument("--retries", type=int, default=3,
+                    help="resend a request whose frame the board lost on the wire at most this often (default 3)")
     return ap.parse_args(argv)
 
 
@@ -69,12 +78,20 @@ def main(argv=None):
     threshold = args.threshold if args.threshold is not None else max(1, params.n_in * params.w_max * params.K // 8)
     if not 1 <= threshold < 2 ** params.theta_width:
         raise ParamError("threshold", threshold, f"1..{2 ** params.theta_width - 1}")
-    report = run(Link(open_port(args, params, weights)), params, weights, spikes, threshold)
-    where = "simulated board" if args.sim else args.port
+    if args.retries < 0:
+        raise ParamError("retries", args.retries, ">= 0")
+    if args.sim_bitstream:
+        from .decode import run_board
+        report, bitstream = run_board(args.board, params, args.seed, spikes, threshold, args.sim_divisor, args.out,
+                                      args.retries)
+        where = f"the decoded bitstream {bitstream}"
+    else:
+        report = run(Link(open_port(args, params, weights), args.retries), params, weights, spikes, threshold)
+        where = "simulated board" if args.sim else args.port
     print(f"{report['beats']} beats ({report['inferences']} inferences) through {where}: "
           f"{report['mismatched_beats']} mismatched beats vs the twin; {report['beats_per_s']:.1f} beats/s "
           f"over the link; {report['core_cycles']} core cycles "
-          f"({report['core_cycles'] / report['beats']:.1f} per beat)")
+          f"({report['core_cycles'] / report['beats']:.1f} per beat); {report['retries']} retries")
     return 1 if report["mismatched_beats"] else 0
 
 

@@ -1,29 +1,150 @@
-"""HostLink: the board side of the framed protocol in `boards.protocol`, around one core.
+"""The board side of the framed protocol in `boards.protocol`, around one core, as three
+stream components:
 
-Commands: ID (the core's 8-byte id, so the host can refuse a mismatched bitstream),
-THRESHOLD (load the threshold register; unknown for a chain, whose thresholds are
-built in), BEAT (one input beat in; the answer is the
-core's output beat for it), CYCLES (the 32-bit count of cycles the core has spent on
-beats, from input handshake to output handshake). A bad checksum, a length that does
-not match the command, an unknown command or a UART framing error are answered with
-an error frame, and the link waits for the next frame.
+    UART rx bytes -> FrameReceiver -> requests -> CommandExecutor -> answers -> FrameTransmitter -> UART tx bytes
+
+`FrameReceiver` hunts for the sync byte, checks a frame and hands on its code, seq and payload,
+or an error code in place of a frame (bad checksum, a length that does not match the
+command, an unknown command, a UART framing error or overrun, a frame cut short by the
+inter-byte timeout). `CommandExecutor` runs a request on the core: ID (the core's 8-byte
+id, so the host can refuse a mismatched bitstream), THRESHOLD (load the threshold
+register; unknown for a chain, whose thresholds are built in), BEAT (one input beat in;
+the answer is the core's output beat for it), CYCLES (the 32-bit count of cycles the core
+has spent on beats, from input handshake to output handshake); an error code becomes an
+error answer; a command with the code and seq of the last one it ran gets that answer again
+(the host resent it). `FrameTransmitter` frames an answer. `HostLink` wires the three.
 """
 
 from contextlib import contextmanager
 
-from amaranth.hdl import Const, Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import protocol as P
 
+LENGTH_BITS = 8 * P.LENGTH_BYTES
 
-class HostLink(wiring.Component):
-    rx: In(stream.Signature(8))
-    tx: Out(stream.Signature(8))
-    framing_error: In(1)
-    busy: Out(1)
-    error: Out(1)
+
+def request_layout(max_bytes):
+    """A checked frame: its code (or an error code), seq and the last `max_bytes` payload
+    bytes received, the payload in the top `length` bytes (bytes shift in from the top)."""
+    return data.StructLayout({"code": 8, "seq": 8, "data": 8 * max(1, max_bytes)})
+
+
+def answer_layout(max_bytes):
+    """An answer frame's code, seq, payload length and payload (byte 0 in the low bits)."""
+    return data.StructLayout({"code": 8, "seq": 8, "length": LENGTH_BITS, "data": 8 * max(1, max_bytes)})
+
+
+def payload_of(request, nbytes):
+    """The payload of an `nbytes`-byte command in a `request_layout` request."""
+    return request.data[len(request.data) - 8 * nbytes:]
+
+
+class FrameReceiver(wiring.Component):
+    """Frames from bytes. `lengths` maps each command code to its payload bytes. A frame
+    is checked when its check byte arrives: bad checksum first, then unknown command, then
+    length. Mid-frame, a framing error, or `timeout` cycles without a byte, ends the frame
+    with an error; an overrun (a byte lost while `i` was not ready) is reported in any
+    state. The receiver returns to sync hunting after every frame and every error, so
+    whatever came before, a valid frame that starts after `timeout` idle cycles (and after
+    the previous result was taken) is received."""
+
+    def __init__(self, lengths, timeout, sync=P.HOST_SYNC):
+        self.lengths, self.timeout, self.sync = dict(lengths), timeout, sync
+        self.max_bytes = max(self.lengths.values())
+        super().__init__({"i": In(stream.Signature(8)), "framing_error": In(1), "overrun": In(1),
+                          "o": Out(stream.Signature(request_layout(self.max_bytes))), "busy": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        o, byte = self.o, self.i.payload
+        buf = o.payload.data                   # payload bytes shift in here; stable while o.valid
+        code, seq, length, count = Signal(8), Signal(8), Signal(LENGTH_BITS), Signal(LENGTH_BITS)
+        total = Signal(8)                      # running sum of code, seq, length, payload, check
+        pending = Signal(8)                    # an error code waiting for the output
+        timer = Signal(range(self.timeout + 1))
+        expected, known = Signal(LENGTH_BITS), Signal()
+        for cmd, n in self.lengths.items():
+            with m.If(code == cmd):
+                m.d.comb += [expected.eq(n), known.eq(1)]
+
+        with m.If(o.valid & o.ready):
+            m.d.sync += o.valid.eq(0)
+        with m.If(~o.valid & (pending != 0)):
+            m.d.sync += [o.valid.eq(1), o.payload.code.eq(pending), o.payload.seq.eq(seq), pending.eq(0)]
+        m.d.comb += self.i.ready.eq(~o.valid & (pending == 0))
+        take = self.i.valid & self.i.ready
+
+        def fail(error):
+            m.d.sync += pending.eq(error)
+            m.next = "HUNT"
+
+        def result(c):
+            m.d.sync += [o.valid.eq(1), o.payload.code.eq(c), o.payload.seq.eq(seq)]
+            m.next = "HUNT"
+
+        @contextmanager
+        def receiving(state):
+            """A mid-frame state: one byte joins the sum; a framing error or the timeout ends the frame."""
+            with m.State(state):
+                m.d.sync += timer.eq(0)
+                with m.If(self.overrun):
+                    fail(P.ERR_OVERRUN)
+                with m.Elif(self.framing_error):
+                    fail(P.ERR_FRAMING)
+                with m.Elif(take):
+                    m.d.sync += total.eq(total + byte)
+                    yield
+                with m.Elif(timer == self.timeout - 1):
+                    fail(P.ERR_TIMEOUT)
+                with m.Else():
+                    m.d.sync += timer.eq(timer + 1)
+
+        with m.FSM() as fsm:
+            with m.State("HUNT"):
+                with m.If(self.overrun):
+                    m.d.sync += pending.eq(P.ERR_OVERRUN)
+                with m.If(take & (byte == self.sync)):
+                    m.d.sync += [total.eq(0), timer.eq(0), seq.eq(0)]
+                    m.next = "CODE"
+            with receiving("CODE"):
+                m.d.sync += code.eq(byte)
+                m.next = "SEQ"
+            with receiving("SEQ"):
+                m.d.sync += seq.eq(byte)
+                m.next = "LENGTH0"
+            with receiving("LENGTH0"):
+                m.d.sync += length[:8].eq(byte)
+                m.next = "LENGTH1"
+            with receiving("LENGTH1"):
+                m.d.sync += [length[8:].eq(byte), count.eq(0)]
+                m.next = "PAYLOAD"
+                with m.If((length[:8] == 0) & (byte == 0)):
+                    m.next = "CHECK"
+            with receiving("PAYLOAD"):
+                m.d.sync += [buf.eq(Cat(buf[8:], byte)), count.eq(count + 1)]
+                with m.If(count + 1 == length):
+                    m.next = "CHECK"
+            with receiving("CHECK"):
+                with m.If((total + byte)[:8] != 0):
+                    result(P.ERR_CHECKSUM)
+                with m.Elif(~known):
+                    result(P.ERR_COMMAND)
+                with m.Elif(length != expected):
+                    result(P.ERR_LENGTH)
+                with m.Else():
+                    result(code)
+        m.d.comb += self.busy.eq(~fsm.ongoing("HUNT") | o.valid | (pending != 0))
+        return m
+
+
+class CommandExecutor(wiring.Component):
+    """Runs each request on `core` (a submodule) and answers it with the request's seq; an
+    error code in place of a request is answered as an error frame. A command with the code
+    and seq of the last command answered is not run again: its answer is sent again (the
+    host resends a request whose answer it lost). `lengths`: each command's payload bytes."""
 
     def __init__(self, core, core_id):
         self.core, self.core_id = core, core_id
@@ -32,120 +153,144 @@ class HostLink(wiring.Component):
         if core.threshold is not None:      # a Chain's thresholds are built in: THRESHOLD is unknown
             self.lengths[P.CMD_THRESHOLD] = P.nbytes(len(core.threshold))
         self.answer_bytes = max(P.ID_BYTES, P.CYCLE_BYTES, P.nbytes(len(out)))
-        super().__init__()
+        super().__init__({"requests": In(stream.Signature(request_layout(max(self.lengths.values())))),
+                          "answers": Out(stream.Signature(answer_layout(self.answer_bytes))), "busy": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.core = core = self.core
         inp, out = core.stream_in, core.stream_out
-        max_in = max(self.lengths.values())
-        code = Signal(8)
-        length = Signal(8)
-        count = Signal(8)
-        total = Signal(8)                    # running sum of code, length, payload, check
-        buf = Signal(8 * max_in)
-        threshold = Signal(len(core.threshold) if core.threshold is not None else 0)
+        req, ans = self.requests, self.answers
         cycles = Signal(8 * P.CYCLE_BYTES)
-        answer = Signal(8 * self.answer_bytes)
-        answer_len = Signal(range(self.answer_bytes + 1))
-        sent = Signal(range(self.answer_bytes + 5))
-        failed = Signal()
-        m.d.comb += inp.payload.as_value().eq(buf[:len(inp.payload.as_value())])
+        last, has_last = Signal(self.answers.payload.shape()), Signal()   # the last command's answer
+        beat_seq = Signal(8)
+        with m.If(ans.valid & ans.ready & (ans.payload.code[4:] != 0xE)):
+            m.d.sync += [last.eq(ans.payload), has_last.eq(1)]
+        m.d.comb += inp.payload.as_value().eq(payload_of(req.payload, self.lengths[P.CMD_BEAT]))
         if core.threshold is not None:
+            threshold = Signal(len(core.threshold))
             m.d.comb += core.threshold.eq(threshold)
 
-        def answer_with(m, result, payload=None, nbytes=0):
-            m.d.sync += [code.eq(result), answer_len.eq(nbytes), sent.eq(0), total.eq(0)]
-            if payload is not None:
-                m.d.sync += answer.eq(payload)
-            m.next = "ANSWER"
+        def answer(code, payload=0, nbytes=0):
+            m.d.comb += [ans.valid.eq(1), ans.payload.code.eq(code), ans.payload.seq.eq(req.payload.seq),
+                         ans.payload.length.eq(nbytes), ans.payload.data.eq(payload), req.ready.eq(ans.ready)]
 
-        byte = self.rx.payload
-        expected, known = Signal(8), Signal()   # the payload length the received code takes
-        for cmd, n in self.lengths.items():
-            with m.If(code == cmd):
-                m.d.comb += [expected.eq(n), known.eq(1)]
+        with m.FSM() as fsm:
+            with m.State("IDLE"):
+                code = req.payload.code
+                with m.If(req.valid):
+                    with m.If(has_last & (code == last.code) & (req.payload.seq == last.seq)):
+                        answer(last.code, last.data, last.length)
+                    with m.Elif(code == P.CMD_BEAT):
+                        m.d.comb += [inp.valid.eq(1), req.ready.eq(inp.ready)]
+                        m.d.sync += beat_seq.eq(req.payload.seq)
+                        with m.If(inp.ready):
+                            m.next = "BEAT"
+                    with m.Elif(code == P.CMD_ID):
+                        answer(P.CMD_ID, Const(self.core_id, 8 * P.ID_BYTES), P.ID_BYTES)
+                    with m.Elif(code == P.CMD_CYCLES):
+                        answer(P.CMD_CYCLES, cycles, P.CYCLE_BYTES)
+                    if core.threshold is not None:
+                        with m.Elif(code == P.CMD_THRESHOLD):
+                            answer(P.CMD_THRESHOLD)
+                            with m.If(ans.ready):
+                                m.d.sync += threshold.eq(payload_of(req.payload, self.lengths[P.CMD_THRESHOLD]))
+                    with m.Else():              # the receiver only passes on commands and error codes
+                        answer(code)
+            with m.State("BEAT"):
+                outp = out.payload.as_value()
+                m.d.comb += [ans.valid.eq(out.valid), ans.payload.code.eq(P.CMD_BEAT), ans.payload.seq.eq(beat_seq),
+                             ans.payload.length.eq(P.nbytes(len(outp))), ans.payload.data.eq(outp),
+                             out.ready.eq(ans.ready)]
+                with m.If(~out.valid | ans.ready):   # the core's cycles, not the wait for the transmitter
+                    m.d.sync += cycles.eq(cycles + 1)
+                with m.If(out.valid & ans.ready):
+                    m.next = "IDLE"
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        return m
+
+
+class FrameTransmitter(wiring.Component):
+    """Frames each answer into bytes: sync, code, seq, length, payload, check. `error` is high
+    from the start of an error frame to the start of the next good one."""
+
+    def __init__(self, max_bytes, sync=P.BOARD_SYNC):
+        self.max_bytes, self.sync = max_bytes, sync
+        super().__init__({"i": In(stream.Signature(answer_layout(max_bytes))), "o": Out(stream.Signature(8)),
+                          "busy": Out(1), "error": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        o = self.o
+        code, seq, length, left = Signal(8), Signal(8), Signal(LENGTH_BITS), Signal(LENGTH_BITS)
+        buf = Signal(len(self.i.payload.data))
+        total = Signal(8)
 
         @contextmanager
-        def receiving(state):
-            """A state that takes one byte: a framing error is answered; the byte joins the sum."""
+        def sending(state, byte):
             with m.State(state):
-                m.d.comb += self.rx.ready.eq(1)
-                with m.If(self.framing_error):
-                    answer_with(m, P.ERR_FRAMING)
-                with m.Elif(self.rx.valid):
+                m.d.comb += [o.valid.eq(1), o.payload.eq(byte)]
+                with m.If(o.ready):
                     m.d.sync += total.eq(total + byte)
                     yield
 
-        with m.FSM():
-            with m.State("SYNC"):
-                m.d.comb += self.rx.ready.eq(1)
-                with m.If(self.rx.valid & (byte == P.HOST_SYNC)):
-                    m.next = "CODE"
-            with receiving("CODE"):
-                m.d.sync += code.eq(byte)
-                m.next = "LENGTH"
-            with receiving("LENGTH"):
-                m.d.sync += [length.eq(byte), count.eq(0)]
-                m.next = "PAYLOAD"
-                with m.If(byte == 0):
+        with m.FSM() as fsm:
+            with m.State("IDLE"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(self.i.valid):
+                    p = self.i.payload
+                    m.d.sync += [code.eq(p.code), seq.eq(p.seq), length.eq(p.length), left.eq(p.length), buf.eq(p.data),
+                                 self.error.eq(p.code[4:] == 0xE)]     # error codes are 0xE1..0xE6
+                    m.next = "SYNC"
+            with sending("SYNC", self.sync):
+                m.d.sync += total.eq(0)
+                m.next = "CODE"
+            with sending("CODE", code):
+                m.next = "SEQ"
+            with sending("SEQ", seq):
+                m.next = "LENGTH0"
+            with sending("LENGTH0", length[:8]):
+                m.next = "LENGTH1"
+            with sending("LENGTH1", length[8:]):
+                m.next = "CHECK"
+                with m.If(length != 0):
+                    m.next = "PAYLOAD"
+            with sending("PAYLOAD", buf[:8]):
+                m.d.sync += [buf.eq(buf >> 8), left.eq(left - 1)]
+                with m.If(left == 1):
                     m.next = "CHECK"
-            with receiving("PAYLOAD"):
-                for i in range(max_in):
-                    with m.If(count == i):
-                        m.d.sync += buf.word_select(i, 8).eq(byte)
-                m.d.sync += count.eq(count + 1)
-                with m.If(count + 1 == length):
-                    m.next = "CHECK"
-            with receiving("CHECK"):
-                with m.If(((total + byte) & 0xFF) != 0):
-                    answer_with(m, P.ERR_CHECKSUM)
-                with m.Elif(~known):
-                    answer_with(m, P.ERR_COMMAND)
-                with m.Elif(length != expected):
-                    answer_with(m, P.ERR_LENGTH)
-                with m.Else():
-                    m.next = "EXECUTE"
+            with sending("CHECK", -total):
+                m.next = "IDLE"
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        return m
 
-            with m.State("EXECUTE"):
-                with m.If(code == P.CMD_ID):
-                    answer_with(m, P.CMD_ID, Const(self.core_id, 8 * P.ID_BYTES), P.ID_BYTES)
-                with m.Elif(code == P.CMD_THRESHOLD):
-                    m.d.sync += threshold.eq(buf[:len(threshold)])
-                    answer_with(m, P.CMD_THRESHOLD)
-                with m.Elif(code == P.CMD_CYCLES):
-                    answer_with(m, P.CMD_CYCLES, cycles, P.CYCLE_BYTES)
-                with m.Else():                    # CMD_BEAT
-                    m.d.comb += inp.valid.eq(1)
-                    with m.If(inp.ready):
-                        m.next = "WAIT"
 
-            with m.State("WAIT"):
-                m.d.comb += out.ready.eq(1)
-                m.d.sync += cycles.eq(cycles + 1)
-                with m.If(out.valid):
-                    answer_with(m, P.CMD_BEAT, out.payload.as_value(), P.nbytes(len(out.payload.as_value())))
+class HostLink(wiring.Component):
+    """Receiver, executor and transmitter around `core`, between two UART byte streams.
+    `timeout`: the receiver's inter-byte timeout in cycles (`protocol.timeout_cycles`)."""
 
-            with m.State("ANSWER"):             # sync, code, length, answer bytes, check
-                byte_out = Signal(8)
-                with m.If(sent == 0):
-                    m.d.comb += byte_out.eq(P.BOARD_SYNC)
-                with m.Elif(sent == 1):
-                    m.d.comb += byte_out.eq(code)
-                with m.Elif(sent == 2):
-                    m.d.comb += byte_out.eq(answer_len)
-                with m.Elif(sent == answer_len + 3):
-                    m.d.comb += byte_out.eq(-total)
-                with m.Else():
-                    m.d.comb += byte_out.eq(answer.word_select((sent - 3).as_unsigned(), 8))
-                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(byte_out)]
-                with m.If(self.tx.ready):
-                    m.d.sync += sent.eq(sent + 1)
-                    with m.If(sent != 0):
-                        m.d.sync += total.eq(total + byte_out)
-                    with m.If(sent == answer_len + 3):
-                        m.d.sync += failed.eq(code[4:8] == 0xE)     # error codes are 0xE1..0xE4
-                        m.next = "SYNC"
+    rx: In(stream.Signature(8))
+    tx: Out(stream.Signature(8))
+    framing_error: In(1)
+    overrun: In(1)
+    busy: Out(1)
+    error: Out(1)
 
-        m.d.comb += [self.busy.eq(~self.rx.ready), self.error.eq(failed)]
+    def __init__(self, core, core_id, timeout):
+        self.executor = CommandExecutor(core, core_id)
+        self.receiver = FrameReceiver(self.executor.lengths, timeout)
+        self.transmitter = FrameTransmitter(self.executor.answer_bytes)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.receiver = rcv = self.receiver
+        m.submodules.executor = exe = self.executor
+        m.submodules.transmitter = xmt = self.transmitter
+        wiring.connect(m, wiring.flipped(self.rx), rcv.i)
+        wiring.connect(m, rcv.o, exe.requests)
+        wiring.connect(m, exe.answers, xmt.i)
+        wiring.connect(m, xmt.o, wiring.flipped(self.tx))
+        m.d.comb += [rcv.framing_error.eq(self.framing_error), rcv.overrun.eq(self.overrun),
+                     self.busy.eq(rcv.busy | exe.busy | xmt.busy), self.error.eq(xmt.error)]
         return m

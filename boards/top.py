@@ -10,6 +10,7 @@ from gen.manifest import core_id
 from gen.snn import SNNCore
 
 from .link import HostLink
+from .protocol import timeout_cycles
 from .uart import UARTRx, UARTTx
 
 LEDS = ("error", "idle", "busy")   # iCEBreaker: red LED = error, green = idle
@@ -25,8 +26,10 @@ class BoardTop(wiring.Component):
     leds: Out(len(LEDS))
 
     def __init__(self, core, ident, divisor):
-        """`core`: an SNNCore or a gen.chain.Chain; `ident`: its 8-byte id for the ID command."""
+        """`core`: an SNNCore or a gen.chain.Chain; `ident`: its 8-byte id for the ID command;
+        `divisor`: clock cycles per UART bit (the link's timeout is `protocol.timeout_cycles`)."""
         self.core, self.core_id, self.divisor = core, ident, divisor
+        self.timeout = timeout_cycles(divisor)
         super().__init__()
 
     @classmethod
@@ -37,10 +40,11 @@ class BoardTop(wiring.Component):
         m = Module()
         m.submodules.uart_rx = rx = UARTRx(self.divisor)
         m.submodules.uart_tx = tx = UARTTx(self.divisor)
-        m.submodules.link = link = HostLink(self.core, self.core_id)
+        m.submodules.link = link = HostLink(self.core, self.core_id, self.timeout)
         wiring.connect(m, rx.o, link.rx)
         wiring.connect(m, link.tx, tx.i)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx), link.framing_error.eq(rx.framing_error),
+                     link.overrun.eq(rx.overrun),
                      self.leds.eq(Cat(link.error, ~link.busy & ~link.error, link.busy))]
         return m
 

@@ -1,21 +1,20 @@
 """Cores from parameters, in memory and on disk: the module name, the SNN core and its QNN
 twin, their Verilog and manifest, and writing every file or none (`python -m gen.core`)."""
 
-import json
 import contextlib
+import json
 import re
 import sys
 import threading
 import time
 
-
 from sim.files import write_files
 from sim.params import CoreParams, ParamError
 from sim.validate import check_seed
 
+from .emit import verilog
 from .manifest import build_manifest, chain_manifest
 from .qnn import QNNCore
-from .verilog import convert
 from .snn import SNNCore
 from .weights import make_weights
 
@@ -52,7 +51,7 @@ def generate_network(args):
     files = {}
     for module, chain in chains.values():
         with progress(f"{module}.v: Verilog conversion"):
-            files[f"{module}.v"] = convert(chain, name=module)
+            files[f"{module}.v"] = verilog(chain, name=module)
     manifest = chain_manifest(name, chains, args.network)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"
     return files, manifest
@@ -72,7 +71,7 @@ def generate(args):
     files = {}
     for module, core in cores.values():
         with progress(f"{module}.v: Verilog conversion"):
-            files[f"{module}.v"] = convert(core, name=module)
+            files[f"{module}.v"] = verilog(core, name=module)
     with progress("manifest"):
         manifest = build_manifest(name, params, cores, weights, source)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 
-from amaranth.back import verilog
+from gen.emit import verilog
 
 from .activity import gate_verilog, module_of, simulate
 from .cell_models import unsupported
@@ -17,7 +17,7 @@ CACHE = os.path.join("reports", "out", "cache")    # netlists, gate-level builds
 
 def gate_netlist(design, module, target, cache=CACHE):
     """Synthesize a core or chain (cached by its Verilog); returns (netlist dict, .gl.v path)."""
-    text = verilog.convert(design, name=module)
+    text = verilog(design, name=module)
     key = hashlib.sha256(f"{target.name}\n{text}".encode()).hexdigest()[:16]
     workdir = os.path.join(cache, "netlists", f"{module}-{key}")
     netlist = f"{module}.{target.family}.json"

@@ -5,7 +5,7 @@ import math
 import os
 import time
 
-from amaranth.back import verilog
+from gen.emit import verilog
 
 from gen.build import default_name, make_cores
 from gen.harness import SerialHarness
@@ -28,7 +28,7 @@ def build(kind, params, target_name, freq_mhz=None, seed=0, workdir="build"):
     top = f"{module}_top"
     for name, design in ((module, core), (top, SerialHarness(core))):
         with open(os.path.join(workdir, f"{name}.v"), "w") as f:
-            f.write(verilog.convert(design, name=name))
+            f.write(verilog(design, name=name))
     _, core_cells = synthesize(os.path.join(workdir, f"{module}.v"), module, target, workdir)
     netlist, top_cells = synthesize(os.path.join(workdir, f"{top}.v"), top, target, workdir)
     check_fits(top_cells, target, f"{module} in its harness")

@@ -58,8 +58,9 @@ def run_jobs(fn, jobs, executor, cache, sources, describe, ignore=()):
         i = futures[future]
         results[i] = future.result()
         os.makedirs(cache, exist_ok=True)
-        with open(paths[i], "w") as f:
+        with open(paths[i] + ".tmp", "w") as f:     # whole or not at all: an interrupted run leaves no half file
             json.dump(results[i], f)
+        os.replace(paths[i] + ".tmp", paths[i])
         progress(i, False)
     return results
 

@@ -64,11 +64,11 @@ def run_chain(kind, net, S, T, counts, family, args, module):
     beats, expected, ports = chain_io(kind, net, S, T, counts)
     cache = args["cache"]
     if family is None:
-        from amaranth.back import verilog
+        from gen.emit import verilog
         path = os.path.join(cache, "rtl", f"{module}.v")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
-            f.write(verilog.convert(chain, name=module))
+            f.write(verilog(chain, name=module))
     else:
         netlist, path = gate_netlist(chain, module, TARGETS[args["target"]], cache)
     per_beat = sum(KINDS[kind].beat_cycles(p) for p in params)     # the layers in series

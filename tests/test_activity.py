@@ -7,7 +7,7 @@ import numpy as np
 
 import pytest
 from amaranth import Module, Signal
-from amaranth.back import verilog
+from gen.emit import verilog
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
@@ -32,7 +32,7 @@ def counter_run(tmp_path_factory):
     """A 4-bit counter, synthesized for the iCE40 and clocked 37 cycles after reset."""
     work = str(tmp_path_factory.mktemp("counter"))
     with open(os.path.join(work, "counter.v"), "w") as f:
-        f.write(verilog.convert(Counter(), name="counter"))
+        f.write(verilog(Counter(), name="counter"))
     netlist, cells = synthesize(os.path.join(work, "counter.v"), "counter", TARGETS["ice40-up5k"], work)
     gl = gate_verilog(netlist, work)
     report, saif = simulate(os.path.join(work, gl), "counter", "ice40", {"cycles": 37}, work)
@@ -80,7 +80,7 @@ def test_cells_are_attributed_to_the_component_they_came_from(tmp_path):
     from sim.params import CoreParams
     p = CoreParams(4, 1, 2, 8, 2)
     with open(tmp_path / "core.v", "w") as f:
-        f.write(verilog.convert(QNNCore(p, np.arange(16).reshape(2, 8) % 15 - 7), name="core"))
+        f.write(verilog(QNNCore(p, np.arange(16).reshape(2, 8) % 15 - 7), name="core"))
     netlist, _ = synthesize(str(tmp_path / "core.v"), "core", TARGETS["ice40-up5k"], str(tmp_path))
     with open(tmp_path / netlist) as f:
         module = module_of(json.load(f), "core")

@@ -20,8 +20,11 @@ def test_build_only_makes_a_bitstream(board, ext, tmp_path, capsys):
 
 
 def test_programming_without_a_programmer_says_what_is_missing(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("PATH", os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
-                                                if not os.path.exists(os.path.join(p, "iceprog"))))
+    # iceprog hidden from the lookup only: dropping its folder from PATH (/usr/bin once
+    # fpga-icestorm is installed) would hide `sh`, which runs the build script
+    import shutil
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "iceprog" else which(name, *a, **k))
     assert flash.main(["--board", "icebreaker", "--out", str(tmp_path)] + SMALL) == 2
     err = capsys.readouterr().err
     assert "iceprog not found" in err and "the bitstream is" in err and "Traceback" not in err
@@ -57,3 +60,24 @@ def test_network_file_builds_a_chain_bitstream(tmp_path, capsys):
     (tmp_path / "bad.json").write_text("{}")
     assert flash.main(["--build-only", "--network", str(tmp_path / "bad.json")]) == 2
     assert "not a network file" in capsys.readouterr().err
+
+
+def test_the_same_bitstream_from_two_checkout_folders(tmp_path):
+    """Two independent builds of one core, from two copies of the project; the second also
+    programs, which stops at the board (no board here) or at the missing iceprog."""
+    import shutil
+
+    from test_emit import copy_checkout, run_module
+    a, b = copy_checkout(tmp_path / "a"), copy_checkout(tmp_path / "another-checkout")
+    command = ["boards.flash", "--board", "icebreaker", "--out", "build"] + SMALL
+    first = run_module(a, *command, "--build-only")
+    assert first.returncode == 0, first.stderr
+    second = run_module(b, *command)
+    assert second.returncode == 2
+    assert ("no board found" if shutil.which("iceprog") else "iceprog not found") in second.stderr
+    again = run_module(a, *command, "--build-only")        # the same command twice: the plan's digest matches
+    assert again.returncode == 0 and again.stdout == first.stdout
+    build = os.path.join("build", "icebreaker_w4s1t2_8x2")
+    for name in ("top.il", "top.pcf", "build_top.sh", "top.bin"):
+        assert (a / build / name).read_bytes() == (b / build / name).read_bytes(), name
+    assert str(tmp_path) not in (a / build / "top.il").read_text()

@@ -42,3 +42,22 @@ def test_a_board_with_other_weights_is_refused(monkeypatch, capsys):
 def test_usage_errors_exit_2(argv, words, capsys):
     assert host.main(argv) == 2
     assert words in capsys.readouterr().err
+
+
+def test_a_beat_longer_than_255_bytes_is_carried(capsys):
+    """512 inputs x 4 bits = 256 bytes per beat: more than an 8-bit length field holds."""
+    assert host.main(["--sim", "--n-in", "512", "--S", "4", "--T", "1", "--n-out", "2", "--count", "1"]) == 0
+    assert " 0 mismatched beats vs the twin" in capsys.readouterr().out
+
+
+def test_a_frame_lost_on_the_wire_is_sent_again(monkeypatch, capsys):
+    real = host.open_port
+
+    def noisy(args, p, w):
+        port = real(args, p, w)
+        port.corrupt = 1            # the first request's code byte gets a 0 stop bit: a framing error
+        return port
+    monkeypatch.setattr(host, "open_port", noisy)
+    assert host.main(["--sim", "--n-in", "6", "--n-out", "2", "--count", "1"]) == 0
+    out = capsys.readouterr().out
+    assert " 0 mismatched beats vs the twin" in out and "; 1 retries" in out

@@ -13,7 +13,7 @@ import os
 import subprocess
 
 import pytest
-from amaranth.back import verilog
+from gen.emit import verilog
 from amaranth.hdl import Mux
 
 from gen import QNNCore, SNNCore
@@ -116,7 +116,7 @@ LINT_POINTS = [(SNNCore, CoreParams(8, 2, 2)), (QNNCore, CoreParams(8, 2, 2)),
 @pytest.mark.parametrize("cls, p", LINT_POINTS, ids=[f"{c.__name__}-{p.W}.{p.S}.{p.T}" for c, p in LINT_POINTS])
 def test_lint_clean(cls, p, tmp_path):
     source = tmp_path / "core_under_lint.v"
-    source.write_text(verilog.convert(cls(p, default_weights(p, 0)), name="core_under_lint"))
+    source.write_text(verilog(cls(p, default_weights(p, 0)), name="core_under_lint"))
     waivers = os.path.join(os.path.dirname(__file__), "..", "gen", "lint.vlt")
     result = subprocess.run([os.path.join(verilator_bin(), "verilator"), "--lint-only", "-Wall", waivers, str(source)],
                             capture_output=True, text=True)

@@ -81,8 +81,8 @@ def build(top, sources, cache_root, *, sim="verilator", args=None, waves=False):
     return build_dir
 
 
-def run(build_dir, top, test, case, *, sim="verilator", waves=False):
-    """Run test `test` of gen.testbench.replay on a build with `case` (a JSON-able dict).
+def run(build_dir, top, test, case, *, sim="verilator", waves=False, module=TEST_MODULE):
+    """Run test `test` of `module` (gen.testbench.replay) on a build with `case` (a JSON-able dict).
     Returns (report dict, or None if the test failed; the run directory, which holds
     `test.log` and, with `waves`, `dump.saif`)."""
     from cocotb_tools.runner import get_results
@@ -98,7 +98,7 @@ def run(build_dir, top, test, case, *, sim="verilator", waves=False):
     if ROOT not in sys.path:        # the runner hands the simulator's Python our sys.path
         sys.path.append(ROOT)
     try:    # the runner exits on a failed cocotb test
-        _runner(sim).test(test_module=TEST_MODULE, testcase=test, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+        _runner(sim).test(test_module=module, testcase=test, hdl_toplevel=top, hdl_toplevel_lang="verilog",
                           build_dir=build_dir, test_dir=run_dir, waves=waves, extra_env={"BB_CASE": case_file},
                           timescale=("1ns", "1ps"), results_xml=results, log_file=os.path.join(run_dir, "test.log"))
     except SystemExit:

@@ -1,5 +1,5 @@
-"""Verilog from an Amaranth design, as `amaranth.back.verilog.convert` writes it, with the
-weight memory's initial contents emitted at the speed of a string join.
+"""The weight memory's initial contents emitted at the speed of a string join, for
+`gen.emit.verilog` (every conversion of a design to Verilog).
 
 Amaranth 0.5.10 emits a memory's init as one `Net` object per bit, then joins them back
 into one binary constant (`back/rtlil.py`, `ModuleEmitter.emit_memory`). Measured on the
@@ -17,7 +17,7 @@ With any other Amaranth version it changes nothing.
 import contextlib
 
 import amaranth
-from amaranth.back import rtlil, verilog
+from amaranth.back import rtlil
 
 PATCHED_VERSION = "0.5.10"
 
@@ -60,8 +60,3 @@ def fast_meminit():
     finally:
         rtlil.ModuleEmitter.emit_memory = original
 
-
-def convert(design, name):
-    """`amaranth.back.verilog.convert(design, name=name)`, with the fast memory init."""
-    with fast_meminit():
-        return verilog.convert(design, name=name)

@@ -1,0 +1,51 @@
+"""Verilog (and any Amaranth text output) that does not depend on where the checkout is.
+
+Amaranth records each cell's Python location in a `src` attribute as an absolute path
+(a default core's Verilog has ~1000 of them), so the Verilog, its manifest and the
+bitstream built from it would differ between two checkout folders. `relative_sources`
+rewrites every path in a `src` attribute relative to the folder that holds `gen` (the
+project's own files: `gen/fire.py:12`) or to the `sys.path` entry it is under
+(Amaranth's and the standard library's files: `amaranth/hdl/_ir.py:..`,
+`contextlib.py:..`); the longest match wins, so a venv inside the checkout still gives
+package-relative paths. `reports.activity.source_block` reads these as it read the
+absolute ones. Every place that turns a design into Verilog calls `verilog` here (which also emits
+memory contents fast: `gen.meminit`).
+"""
+
+import os
+import re
+import sys
+
+from amaranth.back import verilog as _verilog
+
+from .meminit import fast_meminit
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))     # the folder holding `gen`
+# `src = "..."` in Verilog, `attribute \src "..."` in RTLIL
+SRC = re.compile(r'((?:\(\*|,)\s*src\s*=\s*"|\\src\s+")([^"]*)(")')
+
+
+def _roots():
+    roots = {ROOT} | {os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)}
+    return sorted((r for r in roots if r != os.sep), key=len, reverse=True)
+
+
+def _relative(location, roots):
+    path, sep, line = location.partition(":")
+    if os.path.isabs(path):
+        root = next((r for r in roots if path.startswith(r + os.sep)), None)
+        if root is not None:
+            path = os.path.relpath(path, root).replace(os.sep, "/")
+    return path + sep + line
+
+
+def relative_sources(text):
+    """`text` with every path in its `src` attributes made relative (see the module doc)."""
+    roots = _roots()
+    return SRC.sub(lambda m: m[1] + "|".join(_relative(loc, roots) for loc in m[2].split("|")) + m[3], text)
+
+
+def verilog(design, name):
+    """`amaranth.back.verilog.convert(design, name=name)` with relative `src` paths."""
+    with fast_meminit():
+        return relative_sources(_verilog.convert(design, name=name))
