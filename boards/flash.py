@@ -8,10 +8,13 @@ one-line message naming what is missing (exit status 2 when programming was aske
 import os
 import sys
 
-from sim.cli import UsageParser, add_core_options, command
+from sim.cli import UsageParser, add_core_options, command, option
 from sim.params import CoreParams, ParamError
+from sim.validate import check_out_dir, check_seed
 
 from .bitstream import BOARDS, PROGRAMMERS, board_platform, build_board, program
+
+CORE = {"W": 8, "S": 2, "T": 2, "n_in": 64, "n_out": 16}     # the defaults without --network
 
 
 def parse_args(argv):
@@ -19,6 +22,7 @@ def parse_args(argv):
     ap.add_argument("--board", default="icebreaker",
                     help="icebreaker (default), ulx3s, or any amaranth-boards platform as module:Class")
     add_core_options(ap, 8, 2, 2)
+    ap.set_defaults(**{k: None for k in CORE})      # --network takes them from its file: given ones conflict
     ap.add_argument("--network", metavar="FILE", help="a trained network (.json from reports.network, or .nir) "
                     "as a chain of SNN cores, in place of one core; W, S, T come from the file")
     ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
@@ -32,10 +36,25 @@ def parse_args(argv):
 @command("python -m boards.flash")
 def main(argv=None):
     args = parse_args(argv)
+    given = [k for k in CORE if getattr(args, k) is not None]
+    if args.network and given:      # the network file's values rule; a given one would be ignored
+        from gen.nirgraph import load_network
+        net, S, T = load_network(args.network)
+        ruled = {"W": net.W, "S": S, "T": T, "n_in": net.weights[0].shape[1], "n_out": net.weights[-1].shape[0]}
+        raise ParamError("network", args.network, text="{name} {value} sets {ruled}; drop {given}",
+                         ruled=", ".join(f"{k}={ruled[k]}" for k in given),
+                         given=" ".join(f"{option(k)} {getattr(args, k)}" for k in given))
+    for k, default in CORE.items():
+        setattr(args, k, default if getattr(args, k) is None else getattr(args, k))
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+    check_seed(args.seed)
+    check_out_dir("out", args.out)
     if args.baud < 1200:
         raise ParamError("baud", args.baud, ">= 1200")
     platform = board_platform(args.board)      # before any core exists: a refused board leaves none unused
+    clock, board = platform.default_clk_frequency, args.board.rpartition(":")[2]
+    if clock // args.baud < 4:                 # the UART samples each bit at least 4 clocks
+        raise ParamError("baud", args.baud, f"1200..{int(clock // 4)} (a quarter of the {board} clock, {clock / 1e6:g} MHz)")
     bitstream, report = build_board(platform, args.board, params, args.seed, args.baud, args.out,
                                     args.network, args.max_lanes)
     use = ", ".join(f"{k} {v['used']}/{v['available']} ({v['percent']} %)" for k, v in report["utilization"].items())

@@ -10,12 +10,11 @@ or link errors.
 import os
 import sys
 
-import numpy as np
-
 from gen.weights import make_weights
 from sim.cli import UsageParser, add_core_options, command
 from sim.params import CoreParams, ParamError
 from sim.stimulus import spike_train
+from sim.validate import check_seed, load_int_array
 
 from .client import Link, SerialPort, SimulatedBoard, run
 
@@ -60,10 +59,16 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+    check_seed(args.seed)
+    if args.sim and args.sim_divisor < 4:
+        raise ParamError("sim_divisor", args.sim_divisor, "an integer >= 4 (clock cycles per UART bit)")
+    if args.baud < 1:
+        raise ParamError("baud", args.baud, "an integer >= 1")
     weights, _ = make_weights(params, None, args.seed)
     if args.inputs:
-        spikes = np.load(args.inputs)
-        if spikes.ndim != 3 or spikes.shape[1:] != (params.T, params.n_in) or spikes.min() < 0 or spikes.max() > params.K:
+        spikes = load_int_array("inputs", args.inputs)
+        if spikes.ndim != 3 or spikes.shape[1:] != (params.T, params.n_in) or not spikes.size \
+                or spikes.min() < 0 or spikes.max() > params.K:
             raise ParamError("inputs", args.inputs, text="{name} {value}: need levels 0..{k} of shape (N, {t}, {n})",
                              k=params.K, t=params.T, n=params.n_in)
     else:

@@ -1,15 +1,18 @@
 """Cores from parameters, in memory and on disk: the module name, the SNN core and its QNN
 twin, their Verilog and manifest, and writing every file or none (`python -m gen.core`)."""
 
+import contextlib
 import json
-import os
 import re
-import tempfile
+import sys
+import threading
+import time
+
+from sim.files import write_files
+from sim.params import CoreParams, ParamError
+from sim.validate import check_seed
 
 from .emit import verilog
-
-from sim.params import CoreParams, ParamError
-
 from .manifest import build_manifest, chain_manifest
 from .qnn import QNNCore
 from .snn import SNNCore
@@ -45,7 +48,10 @@ def generate_network(args):
     name = check_name(args.name or f"net_w{net.W}s{S}t{T}")
     kinds = KINDS if args.kind == "both" else {args.kind: KINDS[args.kind]}
     chains = {k: (name + suffix, Chain.for_network(k, net, S, T, args.max_lanes)) for k, (suffix, _) in kinds.items()}
-    files = {f"{module}.v": verilog(chain, name=module) for module, chain in chains.values()}
+    files = {}
+    for module, chain in chains.values():
+        with progress(f"{module}.v: Verilog conversion"):
+            files[f"{module}.v"] = verilog(chain, name=module)
     manifest = chain_manifest(name, chains, args.network)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"
     return files, manifest
@@ -57,35 +63,51 @@ def generate(args):
     if args.network is not None:
         return generate_network(args)
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
-    if args.seed < 0:
-        raise ParamError("seed", args.seed, "an integer >= 0")
+    check_seed(args.seed)
     name = check_name(args.name or default_name(params))
-    weights, source = make_weights(params, args.weights, args.seed)
+    with progress("weights"):
+        weights, source = make_weights(params, args.weights, args.seed)
     cores = make_cores(params, weights, args.kind, name)
-    files = {f"{module}.v": verilog(core, name=module) for module, core in cores.values()}
-    manifest = build_manifest(name, params, cores, weights, source)
+    files = {}
+    for module, core in cores.values():
+        with progress(f"{module}.v: Verilog conversion"):
+            files[f"{module}.v"] = verilog(core, name=module)
+    with progress("manifest"):
+        manifest = build_manifest(name, params, cores, weights, source)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"
     return files, manifest
 
 
-def write_all(out, files):
-    """Write every file or none: each goes to a temporary file first, then is renamed."""
+@contextlib.contextmanager
+def progress(step, after=3.0, stream=None):
+    """Say on stderr that `step` is under way if it takes longer than `after` seconds, and
+    how long it took; a quick step prints nothing."""
+    stream = stream or sys.stderr
+    start, said = time.monotonic(), threading.Event()
+
+    def say():
+        said.set()
+        print(f"  {step} ...", file=stream, flush=True)
+    timer = threading.Timer(after, say)
+    timer.daemon = True
+    timer.start()
     try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        raise ParamError("out", out, text="{name} {value}: cannot create directory ({why})", why=e.strerror) from None
-    staged = []
-    try:
-        for fname, text in files.items():
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{fname}.")
-            os.fchmod(fd, 0o644)        # mkstemp makes 0600; generated files are ordinary files
-            staged.append((tmp, os.path.join(out, fname)))
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-        for tmp, final in staged:
-            os.replace(tmp, final)
-    except OSError as e:
-        for tmp, _ in staged:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        raise ParamError("out", out, text="{name} {value}: cannot write ({why})", why=e.strerror) from None
+        yield
+    finally:
+        timer.cancel()
+        timer.join()
+        if said.is_set():
+            print(f"  {step}: {time.monotonic() - start:.1f} s", file=stream, flush=True)
+
+
+def write_all(out, files, name=None):
+    """Write every file or none (`sim.files.write_files`). With the module `name`, a file of
+    this name's outputs that the new set does not contain (`NAME_qnn.v` after a rerun with
+    `--kind snn`) is removed, so the folder holds exactly what the manifest lists."""
+    stale = [] if name is None else [f for f in outputs(name) if f not in files]
+    return write_files("out", out, files, remove=stale)
+
+
+def outputs(name):
+    """Every file a core or chain called `name` can have: its manifest and one .v per kind."""
+    return [f"{name}.json"] + [f"{name}{suffix}.v" for suffix, _ in KINDS.values()]

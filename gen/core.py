@@ -5,8 +5,9 @@ import os
 import sys
 
 from sim.cli import UsageParser, add_core_options, command
+from sim.validate import check_out_dir
 
-from .build import generate, write_all
+from .build import generate, progress, write_all
 
 
 def parse_args(argv):
@@ -58,8 +59,10 @@ def summary(manifest, out):
 @command("python -m gen.core")
 def main(argv=None):
     args = parse_args(argv)
+    check_out_dir("out", args.out)      # before a generation that can take a minute
     files, manifest = generate(args)
-    write_all(args.out, files)
+    with progress(f"writing {args.out}"):
+        write_all(args.out, files, manifest["name"])
     print(summary(manifest, args.out))
     return 0
 

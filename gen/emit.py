@@ -8,7 +8,8 @@ project's own files: `gen/fire.py:12`) or to the `sys.path` entry it is under
 (Amaranth's and the standard library's files: `amaranth/hdl/_ir.py:..`,
 `contextlib.py:..`); the longest match wins, so a venv inside the checkout still gives
 package-relative paths. `reports.activity.source_block` reads these as it read the
-absolute ones. Every place that turns a design into Verilog calls `verilog` here.
+absolute ones. Every place that turns a design into Verilog calls `verilog` here (which also emits
+memory contents fast: `gen.meminit`).
 """
 
 import os
@@ -16,6 +17,8 @@ import re
 import sys
 
 from amaranth.back import verilog as _verilog
+
+from .meminit import fast_meminit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))     # the folder holding `gen`
 # `src = "..."` in Verilog, `attribute \src "..."` in RTLIL
@@ -44,4 +47,5 @@ def relative_sources(text):
 
 def verilog(design, name):
     """`amaranth.back.verilog.convert(design, name=name)` with relative `src` paths."""
-    return relative_sources(_verilog.convert(design, name=name))
+    with fast_meminit():
+        return relative_sources(_verilog.convert(design, name=name))

@@ -22,7 +22,9 @@ import json
 import numpy as np
 
 from sim.network import Network
-from sim.params import ParamError
+from sim.params import RANGES, ParamError
+from sim.validate import integer, integer_array
+from sim.validate import load_json as load_json_file
 
 
 def save_json(net, S, T, path):
@@ -32,21 +34,30 @@ def save_json(net, S, T, path):
 
 
 def load_json(path):
-    """(Network, S, T) from our JSON file."""
+    """(Network, S, T) from our JSON file. Every value must be a JSON integer: a float
+    (0.7, 4.9, even 5.0), NaN, Infinity or an integer beyond int64 is refused, not truncated."""
+    data = load_json_file("network", path)
     try:
-        with open(path) as f:
-            data = json.load(f)
-        net = Network([np.array(l["weights"], np.int64) for l in data["layers"]],
-                      [int(l["threshold"]) for l in data["layers"]], int(data["W"]))
-        return check(net), int(data["S"]), int(data["T"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ParamError(f"{path}: not a network file ({e})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("layers"), list) or not data["layers"]:
+            raise ValueError('the top level must be an object with "W", "S", "T" and a non-empty "layers" list')
+        W, S, T = (integer(k, data[k], *RANGES[k]) for k in ("W", "S", "T"))
+        weights, thresholds = [], []
+        for i, layer in enumerate(data["layers"]):
+            if not isinstance(layer, dict):
+                raise ValueError(f"layer {i} is not an object")
+            weights.append(integer_array(f"layer {i} weights", layer["weights"]))
+            thresholds.append(integer(f"layer {i} threshold", layer["threshold"], 1))
+    except KeyError as e:
+        raise ParamError("network", path, text="{name} {value}: not a network file (no key {key})", key=e) from None
+    except (ValueError, TypeError) as e:
+        raise ParamError("network", path, text="{name} {value}: not a network file ({why})", why=e) from None
+    return check(Network(weights, thresholds, W)), S, T
 
 
 def check(net):
     lo, hi = (-1, 1) if net.W == 1 else (-(2 ** (net.W - 1)), 2 ** (net.W - 1) - 1)
     for i, (w, t) in enumerate(zip(net.weights, net.thresholds)):
-        if w.ndim != 2 or w.min() < lo or w.max() > hi or (net.W == 1 and (w == 0).any()):
+        if w.ndim != 2 or not w.size or w.min() < lo or w.max() > hi or (net.W == 1 and (w == 0).any()):
             raise ParamError(f"layer {i}: weights must be a 2-d array of W={net.W}-bit values ({lo}..{hi})")
         if t < 1:
             raise ParamError(f"layer {i}: threshold {t} is out of range: legal is a positive integer")
@@ -75,26 +86,35 @@ def import_nir(path, W=None):
     import nir
     graph = path if isinstance(path, nir.NIRGraph) else nir.read(path)
     meta = graph.metadata or {}
-    W = int(W or meta.get("W", 0)) or None
-    if W is None:
+    if W is None and "W" not in meta:
         raise ParamError("the NIR graph has no W in its metadata: pass the weight bits")
+    try:
+        W, S, T = (integer(f"metadata {k}", v.item() if isinstance(v, np.ndarray) and v.shape == () else v, *RANGES[k])
+                   for k, v in (("W", meta["W"] if W is None else W), ("S", meta.get("S", 1)), ("T", meta.get("T", 1))))
+    except ValueError as e:
+        raise ParamError(f"the NIR graph's {e}") from None
     succ = {}
     for a, b in graph.edges:
         if a in succ:
             raise ParamError(f"node {a!r} feeds more than one node: only a chain of layers maps onto cores")
         succ[a] = b
+    for n in succ:
+        if _on_cycle(succ, n):
+            raise ParamError(f"the NIR graph has a cycle through node {n!r}: only a chain of layers maps onto cores")
     starts = [k for k, v in graph.nodes.items() if isinstance(v, nir.Input)]
     if len(starts) != 1:
         raise ParamError(f"the NIR graph needs exactly one Input node, it has {len(starts)}")
     weights, thresholds, name = [], [], succ.get(starts[0])
-    while name is not None and not isinstance(graph.nodes[name], nir.Output):
-        node = graph.nodes[name]
+    while name is not None and not isinstance(graph.nodes.get(name), nir.Output):
+        node = graph.nodes.get(name)
+        if node is None:
+            raise ParamError(f"an edge of the NIR graph leads to {name!r}, which is not a node")
         if not isinstance(node, (nir.Linear, nir.Affine)):
             raise ParamError(f"node {name!r} is a {type(node).__name__}: {why_unsupported(node)}")
         if isinstance(node, nir.Affine) and np.any(node.bias):
             raise ParamError(f"node {name!r} is an Affine with a non-zero bias: a core has no bias input")
         w = np.asarray(node.weight)
-        if not np.array_equal(w, np.round(w)):
+        if w.dtype.kind not in "iuf" or not np.all(np.isfinite(w)) or not np.array_equal(w, np.round(w)):
             raise ParamError(f"node {name!r} has non-integer weights: quantize to W={W} bits before export")
         neuron_name = succ.get(name)
         neuron = graph.nodes.get(neuron_name)
@@ -108,14 +128,25 @@ def import_nir(path, W=None):
             raise ParamError(f"node {neuron_name!r} has r != 1: a core integrates with unit gain")
         if neuron.v_reset is not None and np.any(np.asarray(neuron.v_reset) != 0):
             raise ParamError(f"node {neuron_name!r} has v_reset != 0: a core resets by subtracting the threshold")
-        if len(set(theta.tolist())) != 1 or theta[0] != round(theta[0]):
+        if theta.dtype.kind not in "iuf" or len(set(theta.tolist())) != 1 or not np.isfinite(theta[0]) \
+                or theta[0] != round(theta[0]):
             raise ParamError(f"node {neuron_name!r}: one integer threshold per layer is needed, got {sorted(set(theta.tolist()))[:4]}")
-        weights.append(w.astype(np.int64))
+        weights.append(np.clip(w, -2 ** 16, 2 ** 16).astype(np.int64))   # clipped: out of range stays out of range
         thresholds.append(int(theta[0]))
         name = succ.get(neuron_name)
     if not weights:
         raise ParamError("the NIR graph has no Linear/Affine + IF layer")
-    return check(Network(weights, thresholds, W)), int(meta.get("S", 1)), int(meta.get("T", 1))
+    return check(Network(weights, thresholds, W)), S, T
+
+
+def _on_cycle(succ, node):
+    """Whether following the (single) successors from `node` comes back to it."""
+    n = succ.get(node)
+    for _ in range(len(succ)):
+        if n == node:
+            return True
+        n = succ.get(n)
+    return False
 
 
 def why_unsupported(node):
@@ -125,11 +156,28 @@ def why_unsupported(node):
     return "a core is one dense layer (Linear or Affine) of IF neurons"
 
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
 def load_network(path):
-    """(Network, S, T) from a .json or .nir file."""
-    if str(path).endswith(".nir"):
-        try:
-            return import_nir(path)
-        except OSError as e:
-            raise ParamError(f"{path}: cannot read the NIR file ({e})") from None
-    return load_json(path)
+    """(Network, S, T) from a NIR file (recognised by its HDF5 signature, whatever its name:
+    .nir, .h5, ...) or else our JSON file."""
+    try:
+        with open(path, "rb") as f:
+            is_hdf5 = f.read(8) == HDF5_SIGNATURE
+    except OSError as e:
+        raise ParamError("network", path, text="{name} {value}: cannot read ({why})", why=e.strerror) from None
+    if not is_hdf5 and str(path).endswith(".nir"):
+        raise ParamError("network", path, text="{name} {value}: not a NIR file (NIR is HDF5, and it has no HDF5 signature)")
+    if not is_hdf5:
+        return load_json(path)
+    import nir
+    try:
+        graph = nir.read(path)
+    except Exception as e:      # nir raises KeyError, ValueError, ... for an HDF5 file it cannot take
+        raise ParamError("network", path, text="{name} {value}: not a NIR graph nir can read ({why})",
+                         why=f"{type(e).__name__}: {e}") from None
+    try:
+        return import_nir(graph)
+    except ParamError as e:
+        raise ParamError("network", path, text="{name} {value}: {why}", why=e) from None

@@ -2,6 +2,7 @@
 measurement's (`reports.power`, `budget`, `twin`), a rate check, and where parallel jobs
 run (a local pool or a Dask cluster)."""
 
+import math
 import os
 
 from sim.params import ParamError
@@ -34,6 +35,13 @@ def add_sweep_options(ap):
     add_executor_options(ap, "points")
     add_measure_options(ap)
     ap.set_defaults(inferences=4)
+
+
+def check_clock(freq):
+    """--freq: None (the target's default) or a finite clock in MHz > 0."""
+    if freq is not None and not (math.isfinite(freq) and freq > 0):
+        raise ParamError("freq", freq, "a finite clock in MHz > 0")
+    return freq
 
 
 def check_rate(rate, name="spike_rate"):

@@ -1,6 +1,7 @@
 """One core through the open FPGA flow: synthesized alone (its own resources) and inside
 `gen.harness.SerialHarness` (the package's pins), placed, routed and packed."""
 
+import math
 import os
 import time
 
@@ -17,9 +18,9 @@ from .flow import TARGETS, check_fits, classify, place_and_route, synthesize
 def build(kind, params, target_name, freq_mhz=None, seed=0, workdir="build"):
     """Synthesize, place and route one core; returns its result dict (raises FlowError)."""
     target = TARGETS[target_name]
-    freq = freq_mhz or target.freq_mhz
-    if freq <= 0:
-        raise ParamError("freq", freq, "a clock in MHz > 0")
+    freq = target.freq_mhz if freq_mhz is None else freq_mhz
+    if not (math.isfinite(freq) and freq > 0):     # 0 used to mean the default; NaN made nextpnr fall back to 12 MHz
+        raise ParamError("freq", freq, "a finite clock in MHz > 0")
     weights, source = make_weights(params, None, seed)
     (module, core), = make_cores(params, weights, kind, default_name(params)).values()
     os.makedirs(workdir, exist_ok=True)

@@ -1,10 +1,10 @@
 """Energy from toggles: the per-family coefficients (each with its source) and the price of
 a measured activity record, per inference, per synapse, per event op, by class and block."""
 
-import json
 import os
 
 from sim.params import ParamError
+from sim.validate import load_json, number
 
 from .activity import BLOCKS
 
@@ -12,18 +12,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def load_coefficients(family, path=None):
+    """A family's coefficients (or those in `path`): every value a finite number >= 0, and a
+    per-toggle price for `other` at least, so no resource class is priced at 0 pJ unnoticed."""
     path = path or os.path.join(HERE, "coefficients", f"{family}.json")
+    data = load_json("coefficients", path)
     try:
-        with open(path) as f:
-            data = json.load(f)
-        per_toggle = {k: float(v["value"]) for k, v in data["per_toggle"].items()}
-        clock, bram = float(data["clock_per_cycle"]["value"]), float(data["bram_per_read"]["value"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        if not isinstance(data, dict) or not isinstance(data.get("per_toggle"), dict):
+            raise ValueError('the top level must be an object with "per_toggle", "clock_per_cycle" and "bram_per_read"')
+        if "other" not in data["per_toggle"]:
+            raise ValueError('per_toggle has no "other" entry, the price of any class it does not name')
+        per_toggle = {k: _value(f"per_toggle.{k}", v) for k, v in data["per_toggle"].items()}
+        clock, bram = _value("clock_per_cycle", data["clock_per_cycle"]), _value("bram_per_read", data["bram_per_read"])
+    except (ValueError, KeyError, TypeError) as e:
         raise ParamError("coefficients", path, text="{name} {value}: not a coefficient file ({why}); "
-                         "see reports/coefficients/ice40.json", why=repr(e))
+                         "see reports/coefficients/ice40.json", why=repr(e)) from None
     if min([clock, bram, *per_toggle.values()]) < 0:
         raise ParamError("coefficients", path, text="{name} {value}: a coefficient is negative")
     return {"per_toggle": per_toggle, "clock": clock, "bram": bram, "path": os.path.relpath(path)}
+
+
+def _value(what, entry):
+    if not isinstance(entry, dict) or "value" not in entry:
+        raise ValueError(f'{what} must be an object with a "value"')
+    return number(f"{what}.value", entry["value"])
 
 
 def energy(counts, coeffs):

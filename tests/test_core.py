@@ -11,6 +11,7 @@ import pytest
 from gen.core import main
 from gen.weights import weight_words, weights_digest
 from sim.params import CoreParams
+from sim.stimulus import random_weights
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -163,3 +164,81 @@ def test_network_file_emits_its_chains(tmp_path, capsys):
         main(["--network", str(tmp_path / "n.nir"), "--T", "2"])
     assert exit.value.code == 2
     assert "--network takes W, S and T from the file" in capsys.readouterr().err
+
+
+def old_weight_words(params, weights):
+    """The per-weight formula `weight_words` had before it was vectorized (issue 16)."""
+    W, G, lanes = params.W, params.groups, params.lanes
+    codes = (weights < 0).astype(np.int64) if W == 1 else weights & ((1 << W) - 1)
+    return [sum(int(codes[g * lanes + l, j]) << (l * W) for l in range(lanes))
+            for j in range(params.n_in) for g in range(G)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorized_weight_words_equal_the_per_weight_formula(seed):
+    rng = np.random.default_rng(seed)
+    n_out = int(rng.integers(1, 40))
+    lanes = int(rng.choice([d for d in range(1, n_out + 1) if n_out % d == 0]))
+    p = CoreParams(int(rng.integers(1, 17)), 1, 1, n_in=int(rng.integers(1, 50)), n_out=n_out, lanes=lanes)
+    for w in (random_weights(p, rng), np.full((p.n_out, p.n_in), p.w_min), np.full((p.n_out, p.n_in), p.w_max)):
+        assert weight_words(p, w) == old_weight_words(p, w)
+
+
+@pytest.mark.parametrize("kind, chunk_bits", [("snn", 1 << 16), ("qnn", 1 << 16), ("snn", 64), ("qnn", 1)])
+def test_fast_memory_init_emits_the_same_verilog(kind, chunk_bits, monkeypatch):
+    """The same Verilog as Amaranth's own conversion, with the init in one chunk, in
+    several (64 bits: four 15-bit words each) and one word per chunk."""
+    from amaranth.back import verilog
+
+    from gen import meminit
+    from gen.build import KINDS
+    from gen.emit import relative_sources
+    from gen.emit import verilog as convert
+    monkeypatch.setattr(meminit, "CHUNK_BITS", chunk_bits)
+    p = CoreParams(5, 2, 3, n_in=7, n_out=6, lanes=3)
+    w = random_weights(p, 1)
+    cls = KINDS[kind][1]
+    fast = convert(cls(p, w), name="m")
+    assert fast == relative_sources(verilog.convert(cls(p, w), name="m")) and "$readmem" not in fast and "initial" in fast
+
+
+def test_a_failed_write_replaces_nothing(tmp_path, capsys):
+    """A directory in the way of the QNN file: exit 2, and the SNN file and the manifest
+    of the earlier run are untouched."""
+    assert run(tmp_path, *BASE, "--name", "c") == 0
+    rtl = tmp_path / "rtl"
+    before = {f: (rtl / f).read_bytes() for f in os.listdir(rtl)}
+    (rtl / "c_qnn.v").unlink()
+    (rtl / "c_qnn.v").mkdir()
+    assert run(tmp_path, *BASE, "--name", "c", "--seed", 5) == 2
+    err = capsys.readouterr().err
+    assert "c_qnn.v: a directory is in the way" in err and err.count("\n") == 1
+    assert sorted(os.listdir(rtl)) == sorted(before) and all(
+        (rtl / f).read_bytes() == before[f] for f in before if f != "c_qnn.v")
+
+
+def test_a_rerun_leaves_exactly_what_the_manifest_lists(tmp_path):
+    rtl = tmp_path / "rtl"
+    assert run(tmp_path, *BASE, "--name", "c") == 0
+    assert sorted(os.listdir(rtl)) == ["c.json", "c.v", "c_qnn.v"]
+    assert run(tmp_path, *BASE, "--name", "c", "--kind", "snn") == 0
+    m = json.loads((rtl / "c.json").read_text())
+    assert sorted(os.listdir(rtl)) == sorted(["c.json"] + [mod["file"] for mod in m["modules"].values()]) == ["c.json", "c.v"]
+    (rtl / "other_qnn.v").write_text("kept")      # another name's files are not ours to remove
+    assert run(tmp_path, *BASE, "--name", "c", "--kind", "qnn") == 0
+    assert sorted(os.listdir(rtl)) == ["c.json", "c_qnn.v", "other_qnn.v"]
+
+
+def test_progress_is_printed_only_for_slow_steps():
+    import io
+    import time
+
+    from gen.build import progress
+    out = io.StringIO()
+    with progress("quick", after=5, stream=out):
+        pass
+    assert out.getvalue() == ""
+    with progress("slow", after=0.01, stream=out):
+        time.sleep(0.2)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "  slow ..." and lines[1].startswith("  slow: ") and lines[1].endswith(" s")

@@ -1,6 +1,7 @@
 """Analytical energy model: SPEC section 5 reference values, solvers, bounds, CLI errors."""
 
 import json
+import os
 from dataclasses import replace
 
 import pytest
@@ -196,3 +197,22 @@ def test_analysis_files_hold_the_hand_derived_values(tmp_path):
 def test_landscape_efficient_typical_matches_reference():
     row = next(r for r in analyses.landscape()["rows"] if (r["software"], r["hardware"]) == ("efficient", "typical"))
     assert close(row["snn_pj"], 551.35) and close(row["qnn_pj"], 1048.41)
+
+
+def test_an_analysis_that_cannot_write_its_figure_writes_nothing(tmp_path, capsys):
+    (tmp_path / "hops.png").mkdir()         # the figure's path is taken
+    assert main(["hops", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "hops.png: a directory is in the way" in err and err.count("\n") == 1
+    assert os.listdir(tmp_path) == ["hops.png"] and os.listdir(tmp_path / "hops.png") == []
+
+
+def test_an_analysis_whose_figure_fails_writes_nothing(tmp_path, monkeypatch):
+    from sim.energy import analyses
+
+    def broken(result):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(analyses, "plot", broken)
+    with pytest.raises(OSError):
+        analyses.write(analyses.sace([{"macs": 1, "W": 1, "S": 1, "T": 1, "rate": 1}]), str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()

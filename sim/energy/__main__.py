@@ -6,6 +6,7 @@ import sys
 
 from ..cli import UsageParser, command
 from ..params import ParamError
+from ..validate import load_json
 from . import analyses
 from .model import HARDWARE, Scenario, evaluate, load_calibration, op_energy
 
@@ -67,8 +68,12 @@ def main(argv=None):
     if a.analysis == "sace":
         if not a.layers:
             raise ParamError("layers", text="sace needs {name} FILE.json")
-        with open(a.layers) as f:
-            result = analyses.sace(json.load(f))
+        try:
+            result = analyses.sace(load_json("layers", a.layers))
+        except ValueError as e:
+            if isinstance(e, ParamError):
+                raise
+            raise ParamError("layers", a.layers, text="{name} {value}: {why}", why=e) from None
     elif a.analysis == "breakeven":
         result = analyses.breakeven(gamma=s.gamma if a.gamma is not None else 0.8, hardware=a.hardware)
     elif a.analysis == "landscape":

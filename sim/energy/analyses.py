@@ -1,11 +1,12 @@
 """Analyses over the energy model; each returns a result dict and writes JSON + Markdown + PNG."""
 
+import io
 import json
-import os
 from dataclasses import replace
 
 import numpy as np
 
+from ..files import write_files
 from .model import (HARDWARE, SOFTWARE, Scenario, breakeven_hops, breakeven_spike_rate, evaluate,
                     op_energy, s_ace, spike_rate_bounds)
 
@@ -109,7 +110,8 @@ def markdown(result):
     return "\n".join(lines) + "\n"
 
 
-def plot(result, path):
+def plot(result):
+    """The analysis's figure as PNG bytes."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -153,17 +155,15 @@ def plot(result, path):
         ax.set(xlabel="layer", ylabel="bit operations", yscale="log", title="S-ACE and NS-ACE per layer")
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=120)
     plt.close(fig)
+    return png.getvalue()
 
 
 def write(result, out):
-    """Write <analysis>.json, .md and .png under `out`; returns the three paths."""
-    os.makedirs(out, exist_ok=True)
-    base = os.path.join(out, result["analysis"])
-    with open(base + ".json", "w") as f:
-        json.dump(result, f, indent=2)
-    with open(base + ".md", "w") as f:
-        f.write(markdown(result))
-    plot(result, base + ".png")
-    return [base + ".json", base + ".md", base + ".png"]
+    """Write <analysis>.json, .md and .png under `out`, all or none (the figure is drawn
+    before anything is written); returns the three paths."""
+    a = result["analysis"]
+    files = {f"{a}.json": json.dumps(result, indent=2), f"{a}.md": markdown(result), f"{a}.png": plot(result)}
+    return write_files("out", out, files)

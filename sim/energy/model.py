@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from ..params import ParamError
+from ..validate import integer, load_json, number
 
 # 22 nm, 8-bit weights (SPEC section 5).
 E_MAC_8BIT = {1: 0.0809, 2: 0.0883, 3: 0.1018, 4: 0.1171}
@@ -40,8 +41,13 @@ class OpEnergy:
 
     def check(self):
         for name in ("E_ACC", "E_cmp", "E_sub", "E_w"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} = {getattr(self, name)} is negative: energies must be >= 0")
+            v = getattr(self, name)
+            if not math.isfinite(v):
+                raise ValueError(f"{name} = {v} is not a finite number: energies must be finite and >= 0")
+            if v < 0:
+                raise ValueError(f"{name} = {v} is negative: energies must be >= 0")
+        if not all(math.isfinite(v) for v in self.E_MAC.values()):
+            raise ValueError("E_MAC has an entry that is not a finite number: energies must be finite and >= 0")
         if any(v < 0 for v in self.E_MAC.values()):
             raise ValueError("E_MAC has a negative entry: energies must be >= 0")
         return self
@@ -60,18 +66,33 @@ def op_energy(weight_bits=8):
 
 
 def load_calibration(path, base=None):
-    """Per-op energies from JSON ({"E_ACC": .., "E_MAC": {"1": ..}, ...}) over `base`."""
+    """Per-op energies from JSON ({"E_ACC": .., "E_MAC": {"1": ..}, ...}) over `base`. Each
+    energy must be a finite number >= 0 (NaN, Infinity, strings, null refused), E_MAC an
+    object keyed by activation bits >= 1; ParamError names the file and the key."""
     base = base or OpEnergy()
-    with open(path) as f:
-        data = json.load(f)
-    known = {"E_ACC", "E_cmp", "E_sub", "E_w", "E_MAC", "source"}
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f"calibration {path}: unknown keys {sorted(unknown)}; legal: {sorted(known)}")
-    if "E_MAC" in data:
-        data["E_MAC"] = {int(k): float(v) for k, v in data["E_MAC"].items()}
-    data.setdefault("source", f"calibration {path}")
-    return replace(base, **data).check()
+    data = load_json("calibration", path)
+    try:
+        if not isinstance(data, dict):
+            raise ValueError(f"the top level is a {type(data).__name__}: legal is an object of per-op energies")
+        known = {"E_ACC", "E_cmp", "E_sub", "E_w", "E_MAC", "source"}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}; legal: {sorted(known)}")
+        fields = {k: number(k, v) for k, v in data.items() if k not in ("E_MAC", "source")}
+        if "E_MAC" in data:
+            table = data["E_MAC"]
+            if not isinstance(table, dict) or not table:
+                raise ValueError("E_MAC must be a non-empty object {bits: energy}")
+            for k in table:
+                if not (k.isdigit() and int(k) >= 1):
+                    raise ValueError(f"E_MAC key {k!r}: legal is activation bits, an integer >= 1")
+            fields["E_MAC"] = {int(k): number(f"E_MAC[{k}]", v) for k, v in table.items()}
+        source = data.get("source", f"calibration {path}")
+        if not isinstance(source, str):
+            raise ValueError(f"source is {source!r}: legal is a string")
+    except ValueError as e:
+        raise ParamError("calibration", path, text="{name} {value}: {why}", why=e) from None
+    return replace(base, source=source, **fields).check()
 
 
 @dataclass(frozen=True)
@@ -136,9 +157,9 @@ class Scenario:
                 raise ParamError(name, v, "0..1")
         for name in ("N", "hops", "reuse_qnn", "reuse_snn"):
             v = getattr(self, name)
-            bad, legal = (v < 0, ">= 0") if name == "hops" else (not v > 0, "> 0")
-            if bad:
-                raise ParamError(name, v, legal)
+            bad, legal = (not v >= 0, ">= 0") if name == "hops" else (not v > 0, "> 0")
+            if bad or not math.isfinite(v):      # NaN fails every comparison; inf is no count
+                raise ParamError(name, v, "a finite number " + legal)
         if self.transmission not in ("timestep", "aggregated"):
             raise ParamError("transmission", self.transmission, "timestep or aggregated", "{name} {value}: legal is {legal}")
         if self.hardware.E_sparse < 0 or self.hardware.E_dense < 0:
@@ -223,15 +244,20 @@ def breakeven_hops(s, hi=1e4, tol=1e-9):
 def s_ace(layers):
     """Second paper's bit-budget metrics for a network: each layer a dict with `macs`, `W`,
     `S`, `T` and `rate` (firing rate). S-ACE = MACs*W*S*T, NS-ACE = rate*S-ACE."""
+    if not isinstance(layers, list):
+        raise ValueError(f"layers are a {type(layers).__name__}: legal is a list of {{macs, W, S, T, rate}}")
     rows = []
     for i, layer in enumerate(layers):
+        if not isinstance(layer, dict):
+            raise ValueError(f"layer {i} is not an object {{macs, W, S, T, rate}}")
         missing = {"macs", "W", "S", "T", "rate"} - set(layer)
         if missing:
             raise ValueError(f"layer {i}: missing {sorted(missing)}")
-        if not 0 <= layer["rate"] <= 1:
-            raise ValueError(f"layer {i}: rate {layer['rate']} is out of range 0..1")
-        sace = layer["macs"] * layer["W"] * layer["S"] * layer["T"]
-        rows.append({**layer, "BB": layer["W"] * layer["S"] * layer["T"], "S_ACE": sace,
-                     "NS_ACE": layer["rate"] * sace})
+        number(f"layer {i}: macs", layer["macs"], 0)
+        W, S, T = (integer(f"layer {i}: {k}", layer[k], 1) for k in ("W", "S", "T"))
+        number(f"layer {i}: rate", layer["rate"], 0, 1)
+        macs, rate = layer["macs"], layer["rate"]
+        sace = macs * W * S * T
+        rows.append({**layer, "BB": W * S * T, "S_ACE": sace, "NS_ACE": rate * sace})
     return {"layers": rows, "S_ACE": sum(r["S_ACE"] for r in rows),
             "NS_ACE": sum(r["NS_ACE"] for r in rows)}
