@@ -12,6 +12,7 @@ import sys
 
 from gen.weights import make_weights
 from sim.cli import UsageParser, add_core_options, command
+from sim.evidence import spread_threshold
 from sim.params import CoreParams, ParamError
 from sim.stimulus import spike_train
 from sim.validate import check_seed, load_int_array
@@ -46,7 +47,7 @@ def parse_args(argv):
     ap.add_argument("--sim-divisor", type=int, default=4,
                     help="clock cycles per UART bit in --sim and --sim-bitstream (default 4)")
     add_core_options(ap, 8, 2, 2, seed_help="weights seed the bitstream was built with")
-    ap.add_argument("--threshold", type=int, default=None, help="default: n_in * w_max * K / 8")
+    ap.add_argument("--threshold", type=int, default=None, help="default: near the spread of the inputs' drive (sim.evidence.spread_threshold), so neurons fire")
     ap.add_argument("--inputs", metavar="FILE.npy", help="spike levels, shape (inferences, T, n_in)")
     ap.add_argument("--spike-rate", type=float, default=0.1, help="random inputs at this rate (default 0.1)")
     ap.add_argument("--count", type=int, default=8, help="random inferences (default 8)")
@@ -75,7 +76,9 @@ def main(argv=None):
         if args.count < 1 or not 0 <= args.spike_rate <= 1:
             raise ParamError("count", args.count, text="{name} must be >= 1 and {spike_rate} in 0..1")
         spikes = spike_train(args.seed, (args.count, params.T, params.n_in), params.S, args.spike_rate)
-    threshold = args.threshold if args.threshold is not None else max(1, params.n_in * params.w_max * params.K // 8)
+    # the old default, n_in * w_max * K / 8, was far above the drive: the default core's
+    # outputs were all zero, and "0 mismatched beats" compared only zeros
+    threshold = args.threshold if args.threshold is not None else spread_threshold(weights, spikes, params.K)
     if not 1 <= threshold < 2 ** params.theta_width:
         raise ParamError("threshold", threshold, f"1..{2 ** params.theta_width - 1}")
     if args.retries < 0:

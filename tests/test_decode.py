@@ -67,7 +67,7 @@ def flip_rom_bit(bitstream, workdir):
 
 def test_default_core_through_the_decoded_bitstream(tmp_path, capsys):
     # threshold 400 (about one standard deviation of a step's drive at 10 %): ~19 % of the
-    # output levels are non-zero; the host's default (n_in * w_max * K / 8 = 3048) fires none
+    # output levels are non-zero (the host's old default, n_in * w_max * K / 8 = 3048, fired none)
     assert host.main(["--sim-bitstream", "--board", "icebreaker", "--W", "8", "--S", "2", "--T", "2",
                       "--count", "8", "--threshold", "400", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
