@@ -10,7 +10,7 @@ import sys
 
 from sim.cli import UsageParser, add_core_options, command, option
 from sim.params import CoreParams, ParamError
-from sim.validate import check_out_dir, check_seed
+from sim.validate import check_out_dir
 
 from .bitstream import BOARDS, PROGRAMMERS, board_platform, build_board, program
 
@@ -47,7 +47,6 @@ def main(argv=None):
     for k, default in CORE.items():
         setattr(args, k, default if getattr(args, k) is None else getattr(args, k))
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
-    check_seed(args.seed)
     check_out_dir("out", args.out)
     if args.baud < 1200:
         raise ParamError("baud", args.baud, ">= 1200")

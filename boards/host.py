@@ -15,7 +15,7 @@ from sim.cli import UsageParser, add_core_options, command
 from sim.evidence import spread_threshold
 from sim.params import CoreParams, ParamError
 from sim.stimulus import spike_train
-from sim.validate import check_seed, load_int_array
+from sim.validate import load_int_array
 
 from .client import Link, SerialPort, SimulatedBoard, run
 
@@ -60,7 +60,6 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
-    check_seed(args.seed)
     if args.sim and args.sim_divisor < 4:
         raise ParamError("sim_divisor", args.sim_divisor, "an integer >= 4 (clock cycles per UART bit)")
     if args.baud < 1:

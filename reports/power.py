@@ -22,7 +22,7 @@ from gen.build import default_name
 from gen.weights import make_weights
 from sim.cli import UsageParser, add_core_options, command
 from sim.params import CoreParams, ParamError
-from sim.validate import check_out_dir, check_seed
+from sim.validate import check_out_dir
 
 from .activity import BLOCKS
 from .cli import add_measure_options, check_rate
@@ -61,7 +61,6 @@ def main(argv=None):
     if args.inferences < 1:
         raise ParamError("inferences", args.inferences, ">= 1")
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
-    check_seed(args.seed)
     check_out_dir("out", args.out)
     coeffs = load_coefficients(TARGETS[args.target].family, args.coefficients)
     weights, _ = make_weights(params, None, args.seed)

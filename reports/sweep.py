@@ -26,7 +26,7 @@ from sim.beats import KINDS
 from sim.cli import UsageParser, add_core_options, command
 from sim.params import CoreParams, ParamError
 from sim.stimulus import spike_train
-from sim.validate import check_out_dir, check_seed
+from sim.validate import check_out_dir
 
 from .cli import add_build_options, add_executor_options, check_clock
 from .flow import FlowError
@@ -161,7 +161,6 @@ def main(argv=None):
     points = allocations(args.bb, args.w_sweep)
     for W, S, T in points:
         CoreParams(W, S, T, args.n_in, args.n_out, args.lanes)
-    check_seed(args.seed)
     check_clock(args.freq)
     check_out_dir("out", args.out)
     kinds = ("snn", "qnn") if args.kind == "both" else (args.kind,)

@@ -16,7 +16,7 @@ import sys
 from gen.build import default_name
 from sim.cli import UsageParser, add_core_options, command, exit_status, report
 from sim.params import CoreParams, ParamError
-from sim.validate import check_out_dir, check_seed
+from sim.validate import check_out_dir
 
 from .cli import add_build_options, check_clock
 from .flow import FlowError
@@ -62,7 +62,6 @@ def write_report(results, folder, stem, title):
 def main(argv=None):
     args = parse_args(argv)
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
-    check_seed(args.seed)
     check_clock(args.freq)
     check_out_dir("out", args.out)
     name = default_name(params)

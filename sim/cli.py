@@ -17,8 +17,17 @@ DESCRIPTIONS = {"W": "weight bits, {} (W=1: binary +1/-1 weights)", "S": "spike 
 
 
 class UsageParser(argparse.ArgumentParser):
+    """A usage error is one line and exit 2. Every tool's `--seed` (weights, stimulus, fuzz)
+    is checked here, once: numpy refuses a negative seed with a traceback."""
+
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        if getattr(parsed, "seed", 0) < 0:
+            self.error(ParamError("seed", parsed.seed, "an integer >= 0").render(option))
+        return parsed
 
 
 def option(name):

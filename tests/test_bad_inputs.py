@@ -9,9 +9,11 @@ import os
 import numpy as np
 import pytest
 
-from boards import flash, host
 from gen import core as gen_core
-from reports import power, synth
+from boards import flash, host
+from boards.fuzz import main as fuzz_main
+from reports import budget, power, synth, twin
+from reports.network import main as network_main
 from sim.energy import __main__ as energy
 
 nir = pytest.importorskip("nir")
@@ -154,6 +156,11 @@ CASES = [
     (synth.main, CORE + ["--seed", "-1"], None, None, "--seed -1 is out of range"),
     (synth.main, CORE + ["--out", "{f}"], "afile", text(""), "not a directory"),
     (power.main, CORE + ["--seed", "-1"], None, None, "--seed -1 is out of range"),
+    # every parser checks its --seed (sim.cli.UsageParser), also where no core option is
+    (budget.main, ["--seed", "-1"], None, None, "--seed -1 is out of range"),
+    (twin.main, ["--seed", "-1"], None, None, "--seed -1 is out of range"),
+    (network_main, ["--seed", "-1"], None, None, "--seed -1 is out of range"),
+    (fuzz_main, ["--seed", "-1"], None, None, "--seed -1 is out of range"),
     (power.main, CORE + ["--out", "{f}"], "afile", text(""), "not a directory"),
     (power.main, CORE + ["--coefficients", "{f}"], "c.json", text('{"per_toggle": {}}'), 'per_toggle has no "other" entry'),
     (power.main, CORE + ["--coefficients", "{f}"], "c.json",
