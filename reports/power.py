@@ -22,6 +22,7 @@ from gen.build import default_name
 from gen.weights import make_weights
 from sim.cli import UsageParser, add_core_options, command
 from sim.params import CoreParams, ParamError
+from sim.files import write_files
 from sim.validate import check_out_dir
 
 from .activity import BLOCKS
@@ -72,19 +73,17 @@ def main(argv=None):
                                      inferences=args.inferences, seed=args.seed,
                                      cache=os.path.join(args.out, "cache")), coeffs))
     folder = os.path.join(args.out, "power", default_name(params))
-    os.makedirs(folder, exist_ok=True)
-    stem = os.path.join(folder, f"{args.target}-rate{args.spike_rate:g}")
-    with open(stem + ".json", "w") as f:
-        json.dump(results, f, indent=1)
+    stem = f"{args.target}-rate{args.spike_rate:g}"
     text = table(results)
     ratio = results[0]["pj_per_inference"] / results[1]["pj_per_inference"]
-    with open(stem + ".md", "w") as f:
-        f.write(f"# Measured energy, {default_name(params)} on {args.target}, spike rate {args.spike_rate:g}\n\n"
-                f"Coefficients: {coeffs['path']}. Gate-level outputs matched the twin on every beat.\n\n"
-                f"{text}\n\nSNN / QNN energy per inference: {ratio:.3f}\n")
+    write_files("out", folder, {
+        f"{stem}.json": json.dumps(results, indent=1),
+        f"{stem}.md": f"# Measured energy, {default_name(params)} on {args.target}, spike rate {args.spike_rate:g}\n\n"
+                      f"Coefficients: {coeffs['path']}. Gate-level outputs matched the twin on every beat.\n\n"
+                      f"{text}\n\nSNN / QNN energy per inference: {ratio:.3f}\n"})
     print(text)
     print(f"SNN / QNN energy per inference: {ratio:.3f}")
-    print(f"written: {stem}.json / .md", file=sys.stderr)
+    print(f"written: {os.path.join(folder, stem)}.json / .md", file=sys.stderr)
     return 0
 
 

@@ -16,6 +16,7 @@ import sys
 from gen.build import default_name
 from sim.cli import UsageParser, add_core_options, command, exit_status, report
 from sim.params import CoreParams, ParamError
+from sim.files import write_files
 from sim.validate import check_out_dir
 
 from .cli import add_build_options, check_clock
@@ -49,13 +50,11 @@ def table(results):
 
 
 def write_report(results, folder, stem, title):
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, f"{stem}.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    with open(os.path.join(folder, f"{stem}.md"), "w") as f:
-        f.write(f"# {title}\n\nCore resources from yosys on the core alone; the harness column is the "
-                f"serial harness's own cost; device use and Fmax from nextpnr on core + harness.\n\n"
-                + table(results) + "\n")
+    write_files("out", folder, {
+        f"{stem}.json": json.dumps(results, indent=1),
+        f"{stem}.md": f"# {title}\n\nCore resources from yosys on the core alone; the harness column is the "
+                      f"serial harness's own cost; device use and Fmax from nextpnr on core + harness.\n\n"
+                      + table(results) + "\n"})
 
 
 @command(PROG)
