@@ -50,8 +50,7 @@ def generate_network(args):
     chains = {k: (name + suffix, Chain.for_network(k, net, S, T, args.max_lanes)) for k, (suffix, _) in kinds.items()}
     files = {}
     for module, chain in chains.values():
-        with progress(f"{module}.v: Verilog conversion"):
-            files[f"{module}.v"] = verilog(chain, name=module)
+        files[f"{module}.v"] = verilog(chain, name=module, step=lambda what: progress(f"{module}.v: {what}"))
     manifest = chain_manifest(name, chains, args.network)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"
     return files, manifest
@@ -70,8 +69,7 @@ def generate(args):
     cores = make_cores(params, weights, args.kind, name)
     files = {}
     for module, core in cores.values():
-        with progress(f"{module}.v: Verilog conversion"):
-            files[f"{module}.v"] = verilog(core, name=module)
+        files[f"{module}.v"] = verilog(core, name=module, step=lambda what: progress(f"{module}.v: {what}"))
     with progress("manifest"):
         manifest = build_manifest(name, params, cores, weights, source)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"

@@ -4,7 +4,7 @@ QNN twin and a JSON manifest, and prints a short summary. Usage errors exit with
 import os
 import sys
 
-from sim.cli import UsageParser, add_core_options, command
+from sim.cli import UsageParser, add_core_options, command, option
 from sim.validate import check_out_dir
 
 from .build import generate, progress, write_all
@@ -26,6 +26,10 @@ def parse_args(argv):
         ap.error(f"the following arguments are required: {', '.join(missing)}")
     if args.network is not None and len(missing) < 3:
         ap.error("--network takes W, S and T from the file: drop --W/--S/--T")
+    ignored = [option(k) for k in ("n_in", "n_out", "lanes", "weights", "seed") if k in args.given]
+    if args.network is not None and ignored:
+        ap.error(f"--network takes the layer sizes and weights from the file: drop {'/'.join(ignored)} "
+                 "(--max-lanes sets the lanes)")
     return args
 
 

@@ -12,10 +12,12 @@ absolute ones. Every place that turns a design into Verilog calls `verilog` here
 memory contents fast: `gen.meminit`).
 """
 
+import contextlib
 import os
 import re
 import sys
 
+from amaranth.back import rtlil
 from amaranth.back import verilog as _verilog
 
 from .meminit import fast_meminit
@@ -45,7 +47,11 @@ def relative_sources(text):
     return SRC.sub(lambda m: m[1] + "|".join(_relative(loc, roots) for loc in m[2].split("|")) + m[3], text)
 
 
-def verilog(design, name):
-    """`amaranth.back.verilog.convert(design, name=name)` with relative `src` paths."""
-    with fast_meminit():
-        return relative_sources(_verilog.convert(design, name=name))
+def verilog(design, name, step=lambda what: contextlib.nullcontext()):
+    """`amaranth.back.verilog.convert(design, name=name)` with relative `src` paths, in its
+    two steps (Amaranth: elaboration, netlist, RTLIL; yosys: Verilog), each run inside the
+    context manager `step(what)` (`gen.build.progress` says how long a slow one took)."""
+    with step("elaboration and RTLIL"), fast_meminit():
+        text = rtlil.convert(design, name=name)
+    with step("yosys to Verilog"):
+        return relative_sources(_verilog._convert_rtlil_text(text))

@@ -18,6 +18,8 @@ import numpy as np
 from sim.cli import UsageParser, add_core_options, command
 
 from .cli import add_sweep_options, check_rate
+from sim.files import write_files
+
 from .figure import figure
 from .jobs import executor
 from .measurement import jobs_for, measure_all
@@ -56,8 +58,8 @@ def markdown(results, fits, args):
             f"spike rate {args.spike_rate:g}\n\n" + "\n".join(lines) + "\n\n" + "\n".join(rows) + "\n")
 
 
-def plot(results, fits, path):
-    with figure(path) as ax:
+def plot(results, fits, files):
+    with figure(files, "budget.png") as ax:
         for kind, marker in (("snn", "o"), ("qnn", "s")):
             rs = [r for r in results if r["kind"] == kind]
             x = np.array([r["BB"] for r in rs])
@@ -90,13 +92,11 @@ def main(argv=None):
         results = measure_all(jobs, pool, os.path.join(args.out, "cache"))
     fits = summarize(results)
     out = os.path.join(args.out, "budget", args.target)
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "budget.json"), "w") as f:
-        json.dump({"fits": fits, "spike_rate": args.spike_rate, "results": results}, f, indent=1)
     text = markdown(results, fits, args)
-    with open(os.path.join(out, "budget.md"), "w") as f:
-        f.write(text)
-    plot(results, fits, os.path.join(out, "budget.png"))
+    files = {"budget.json": json.dumps({"fits": fits, "spike_rate": args.spike_rate, "results": results}, indent=1),
+             "budget.md": text}
+    plot(results, fits, files)
+    write_files("out", out, files)
     print(text)
     print(f"written: {out}/budget.json / .md / .png", file=sys.stderr)
     return 0

@@ -33,6 +33,8 @@ from sim.params import CoreParams, ParamError
 
 from .activity import parse_saif, toggle_counts
 from .cli import add_executor_options
+from sim.files import write_files
+
 from .figure import figure
 from .flow import TARGETS
 from .gatelevel import gate_netlist, run_checked
@@ -149,9 +151,9 @@ def markdown(results):
     return "\n".join(rows)
 
 
-def plot(results, path):
+def plot(results, files):
     labels = [f"{r['W']}/{r['S']}/{r['T']}" for r in results]
-    with figure(path, size=(10, 4.5)) as ax:
+    with figure(files, "network.png", size=(10, 4.5)) as ax:
         ax.plot(labels, [r["snn_pj"] / 1e3 for r in results], marker="o", label="SNN chain, measured nJ")
         ax.plot(labels, [r["qnn_pj"] / 1e3 for r in results], marker="s", label="QNN chain, measured nJ")
         acc = ax.twinx()
@@ -210,13 +212,11 @@ def main(argv=None):
         results = run_jobs(run_allocation, jobs, pool, os.path.join(cache, "network"), MEASURE_SOURCES + SOURCES,
                            lambda j, r: (f"{r['W']}/{r['S']}/{r['T']}: QNN {100 * r['qnn_accuracy']:.1f} %, "
                                          f"SNN {100 * r['snn_accuracy']:.1f} %, {r['snn_pj']:.0f} / {r['qnn_pj']:.0f} pJ"))
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "network.json"), "w") as f:
-        json.dump(results, f, indent=1)
     text = markdown(results)
-    with open(os.path.join(args.out, "network.md"), "w") as f:
-        f.write("# Digits MLP (64-{h}-10) on generated cores\n\n{t}\n".format(h=args.hidden, t=text))
-    plot(results, os.path.join(args.out, "network.png"))
+    files = {"network.json": json.dumps(results, indent=1),
+             "network.md": "# Digits MLP (64-{h}-10) on generated cores\n\n{t}\n".format(h=args.hidden, t=text)}
+    plot(results, files)
+    write_files("out", args.out, files)
     print(text)
     print(f"written: {args.out}/network.json / .md / .png", file=sys.stderr)
     return 0

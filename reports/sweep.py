@@ -25,10 +25,12 @@ from gen.weights import make_weights
 from sim.beats import KINDS
 from sim.cli import UsageParser, add_core_options, command
 from sim.params import CoreParams, ParamError
+from sim.files import write_files
 from sim.stimulus import spike_train
 from sim.validate import check_out_dir
 
 from .cli import add_build_options, add_executor_options, check_clock
+from .figure import figure
 from .flow import FlowError
 from .implementation import build
 from .jobs import executor, run_jobs
@@ -119,28 +121,19 @@ def spread(results, rate="0.2"):
     return out
 
 
-def plot(results, out):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for kind, marker in (("snn", "o"), ("qnn", "s")):
-        rs = [r for r in results if r["kind"] == kind and "core" in r]
-        a.scatter([r["BB"] for r in rs], [r["core"]["lut4"] for r in rs], marker=marker, label=kind.upper())
-        labels = [f"{r['params']['W']}/{r['params']['S']}/{r['params']['T']}" for r in results
-                  if r["kind"] == kind and "inferences_per_s" in r]
-        values = [r["inferences_per_s"]["0.2"] for r in results if r["kind"] == kind and "inferences_per_s" in r]
-        b.plot(labels, values, marker=marker, label=kind.upper())
-    a.set(xlabel="bit budget BB = W*S*T", ylabel="LUT4 (core alone)", xscale="log", title="resources vs BB")
-    b.set(xlabel="allocation W/S/T", ylabel="inferences/s at 20 % spike rate", yscale="log",
-          title="speed vs allocation")
-    b.tick_params(axis="x", rotation=60)
-    for ax in (a, b):
-        ax.legend()
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "sweep.png"), dpi=120)
-    plt.close(fig)
+def plot(results, files):
+    with figure(files, "sweep.png", size=(12, 4.5), ncols=2) as (a, b):
+        for kind, marker in (("snn", "o"), ("qnn", "s")):
+            rs = [r for r in results if r["kind"] == kind and "core" in r]
+            a.scatter([r["BB"] for r in rs], [r["core"]["lut4"] for r in rs], marker=marker, label=kind.upper())
+            labels = [f"{r['params']['W']}/{r['params']['S']}/{r['params']['T']}" for r in results
+                      if r["kind"] == kind and "inferences_per_s" in r]
+            values = [r["inferences_per_s"]["0.2"] for r in results if r["kind"] == kind and "inferences_per_s" in r]
+            b.plot(labels, values, marker=marker, label=kind.upper())
+        a.set(xlabel="bit budget BB = W*S*T", ylabel="LUT4 (core alone)", xscale="log", title="resources vs BB")
+        b.set(xlabel="allocation W/S/T", ylabel="inferences/s at 20 % spike rate", yscale="log",
+              title="speed vs allocation")
+        b.tick_params(axis="x", rotation=60)
 
 
 def parse_args(argv):
@@ -171,14 +164,13 @@ def main(argv=None):
         results = sweep(jobs, args.out, pool)
     summary = {"target": args.target, "n_in": args.n_in, "n_out": args.n_out, "rates": RATES,
                "spread_of_inferences_per_s_at_equal_BB": spread(results), "results": results}
-    with open(os.path.join(args.out, "sweep.json"), "w") as f:
-        json.dump(summary, f, indent=1)
     table = markdown(results)
-    with open(os.path.join(args.out, "sweep.md"), "w") as f:
-        f.write(f"# Bit-budget allocation sweep on {args.target}\n\n{table}\n\n"
-                f"Spread of inferences/s across S/T splits at equal BB (20 % rate): "
-                f"{summary['spread_of_inferences_per_s_at_equal_BB']}\n")
-    plot(results, args.out)
+    files = {"sweep.json": json.dumps(summary, indent=1),
+             "sweep.md": f"# Bit-budget allocation sweep on {args.target}\n\n{table}\n\n"
+                         f"Spread of inferences/s across S/T splits at equal BB (20 % rate): "
+                         f"{summary['spread_of_inferences_per_s_at_equal_BB']}\n"}
+    plot(results, files)
+    write_files("out", args.out, files)
     print(table)
     print("spread at equal BB:", summary["spread_of_inferences_per_s_at_equal_BB"])
     return 0

@@ -26,9 +26,11 @@ import sys
 import numpy as np
 
 from sim.cli import UsageParser, add_core_options, command
-from sim.energy import HARDWARE, OpEnergy, Scenario, breakeven_spike_rate, load_calibration
+from sim.energy import HARDWARE, OpEnergy, Scenario, breakeven_spike_rate, calibrated
 
 from .cli import add_sweep_options, check_rate
+from sim.files import write_files
+
 from .figure import figure
 from .jobs import executor
 from .measurement import jobs_for, measure_all
@@ -100,8 +102,8 @@ def markdown(table, measured_be, model, args):
               "hardware), before and after loading calibration.json:\n\n" + "\n".join(model_rows) + "\n")
 
 
-def plot(table, path):
-    with figure(path) as ax:
+def plot(table, files):
+    with figure(files, "twin.png") as ax:
         for T in sorted({t for t, _ in table}):
             rates = sorted(r for t, r in table if t == T)
             ax.plot([100 * r for r in rates], [table[(T, r)] for r in rates], marker="o", label=f"T={T}")
@@ -129,19 +131,18 @@ def main(argv=None):
     table = {k: s["pj_per_inference"] / q["pj_per_inference"] for k, (s, q) in pairs(results).items()}
     measured_be = {T: breakeven(rates, [table[(T, r)] for r in rates]) for T in args.T}
     out = os.path.join(args.out, "twin", args.target)
-    os.makedirs(out, exist_ok=True)
     cal_path = os.path.join(out, "calibration.json")
-    with open(cal_path, "w") as f:
-        json.dump(calibration(results, args.S), f, indent=1)
+    cal = calibration(results, args.S)
     model = {"default": model_breakeven(OpEnergy(), args.n_in, args.T),
-             "calibrated": model_breakeven(load_calibration(cal_path), args.n_in, args.T)}
-    with open(os.path.join(out, "twin.json"), "w") as f:
-        json.dump({"ratio": {f"T={t} rate={r}": v for (t, r), v in table.items()},
-                   "measured_breakeven": measured_be, "model_breakeven": model, "results": results}, f, indent=1)
+             "calibrated": model_breakeven(calibrated(cal), args.n_in, args.T)}
     text = markdown(table, measured_be, model, args)
-    with open(os.path.join(out, "twin.md"), "w") as f:
-        f.write(text)
-    plot(table, os.path.join(out, "twin.png"))
+    files = {"calibration.json": json.dumps(cal, indent=1),
+             "twin.json": json.dumps({"ratio": {f"T={t} rate={r}": v for (t, r), v in table.items()},
+                                      "measured_breakeven": measured_be, "model_breakeven": model,
+                                      "results": results}, indent=1),
+             "twin.md": text}
+    plot(table, files)
+    write_files("out", out, files)
     print(text)
     print(f"written: {out}/twin.json / .md / .png, {cal_path}", file=sys.stderr)
     return 0

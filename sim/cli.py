@@ -18,13 +18,23 @@ DESCRIPTIONS = {"W": "weight bits, {} (W=1: binary +1/-1 weights)", "S": "spike 
 
 class UsageParser(argparse.ArgumentParser):
     """A usage error is one line and exit 2. Every tool's `--seed` (weights, stimulus, fuzz)
-    is checked here, once: numpy refuses a negative seed with a traceback."""
+    is checked here, once: numpy refuses a negative seed with a traceback. The parsed
+    arguments' `given` is the set of options the command line gave (a default cannot be
+    told apart from a given value otherwise)."""
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
     def parse_args(self, args=None, namespace=None):
-        parsed = super().parse_args(args, namespace)
+        # argparse fills in a default only where the namespace has no value: a marker left
+        # in place means the option was not given.
+        unset = object()
+        actions = [a for a in self._actions if argparse.SUPPRESS not in (a.dest, a.default)]
+        parsed = super().parse_args(args, namespace or argparse.Namespace(**{a.dest: unset for a in actions}))
+        parsed.given = {a.dest for a in actions if getattr(parsed, a.dest) is not unset}
+        for a in actions:
+            if a.dest not in parsed.given:
+                setattr(parsed, a.dest, self._get_value(a, a.default) if isinstance(a.default, str) else a.default)
         if getattr(parsed, "seed", 0) < 0:
             self.error(ParamError("seed", parsed.seed, "an integer >= 0").render(option))
         return parsed

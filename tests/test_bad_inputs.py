@@ -114,6 +114,8 @@ CASES = [
     (gen_core.main, ["--network", "{f}"], "n.json", network(threshold="Infinity"), "Infinity is not a number JSON allows"),
     (gen_core.main, ["--network", "{f}"], "n.json", network(W="NaN"), "NaN is not a number JSON allows"),
     (gen_core.main, ["--network", "{f}"], "n.json", text("[1, 2]"), "not a network file"),
+    (gen_core.main, ["--network", "{f}", "--n-in", "3"], "n.json", network(), "drop --n-in"),
+    (gen_core.main, ["--network", "{f}", "--seed=4", "--lanes", "1"], "n.json", network(), "drop --lanes/--seed"),
     # gen.core: NIR files
     (gen_core.main, ["--network", "{f}"], "n.nir", nir_edited(n_in=5), "Type inference error"),
     (gen_core.main, ["--network", "{f}"], "n.nir", nir_edited(edges=[("input", "fc"), ("fc", "ghost"), ("if", "output")]),

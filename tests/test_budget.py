@@ -35,6 +35,15 @@ def test_small_grid_writes_fit_table_and_plot(tmp_path, capsys):
         assert f["slope"] == pytest.approx(again["slope"]) and f["points"] == 4
     assert (tmp_path / "budget" / "ice40-up5k" / "budget.png").stat().st_size > 1000
     assert "R^2" in capsys.readouterr().out
+    # all or nothing: a rerun (measurements cached) that cannot write its PNG leaves the old JSON
+    out = tmp_path / "budget" / "ice40-up5k"
+    before = (out / "budget.json").stat().st_ino
+    (out / "budget.png").unlink()
+    (out / "budget.png").mkdir()
+    assert budget.main(["--W", "2", "4", "--S", "1", "--T", "1", "2", "--n-in", "4", "--n-out", "2",
+                        "--workers", "2", "--out", str(tmp_path)]) == 2
+    assert "budget.png: a directory is in the way" in capsys.readouterr().err
+    assert (out / "budget.json").stat().st_ino == before and not list(out.glob(".budget*"))
 
 
 def test_bad_grid_is_a_usage_error(capsys):

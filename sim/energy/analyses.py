@@ -8,7 +8,7 @@ import numpy as np
 
 from ..files import write_files
 from .model import (HARDWARE, SOFTWARE, Scenario, breakeven_hops, breakeven_spike_rate, evaluate,
-                    op_energy, s_ace, spike_rate_bounds)
+                    op_energy, s_ace)
 
 
 def best_case_gamma(T, spike_rate):

@@ -2,7 +2,6 @@
 an SNN of T steps and spike rate s_r against its twin QNN of B = ceil(log2(T+1)) bits and
 sparsity gamma. Energies in pJ."""
 
-import json
 import math
 from dataclasses import dataclass, field, replace
 
@@ -66,11 +65,16 @@ def op_energy(weight_bits=8):
 
 
 def load_calibration(path, base=None):
-    """Per-op energies from JSON ({"E_ACC": .., "E_MAC": {"1": ..}, ...}) over `base`. Each
-    energy must be a finite number >= 0 (NaN, Infinity, strings, null refused), E_MAC an
-    object keyed by activation bits >= 1; ParamError names the file and the key."""
+    """Per-op energies from a JSON file ({"E_ACC": .., "E_MAC": {"1": ..}, ...}) over `base`:
+    `calibrated`."""
+    return calibrated(load_json("calibration", path), base, path)
+
+
+def calibrated(data, base=None, path="(in memory)"):
+    """Per-op energies from calibration data over `base`. Each energy must be a finite
+    number >= 0 (NaN, Infinity, strings, null refused), E_MAC an object keyed by activation
+    bits >= 1; ParamError names the file `path` and the key."""
     base = base or OpEnergy()
-    data = load_json("calibration", path)
     try:
         if not isinstance(data, dict):
             raise ValueError(f"the top level is a {type(data).__name__}: legal is an object of per-op energies")
