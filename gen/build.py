@@ -77,24 +77,27 @@ def generate(args):
 
 
 @contextlib.contextmanager
-def progress(step, after=3.0, stream=None):
-    """Say on stderr that `step` is under way if it takes longer than `after` seconds, and
-    how long it took; a quick step prints nothing."""
+def progress(step, after=3.0, every=60.0, stream=None):
+    """Say on stderr that `step` is under way if it takes longer than `after` seconds, then
+    every `every` seconds that it still is, and how long it took; a quick step prints nothing."""
     stream = stream or sys.stderr
-    start, said = time.monotonic(), threading.Event()
+    start, done, said = time.monotonic(), threading.Event(), []
 
     def say():
-        said.set()
-        print(f"  {step} ...", file=stream, flush=True)
-    timer = threading.Timer(after, say)
-    timer.daemon = True
-    timer.start()
+        wait = after
+        while not done.wait(wait):
+            elapsed = time.monotonic() - start
+            print(f"  {step} ..." + (f" {elapsed:.0f} s" if said else ""), file=stream, flush=True)
+            said.append(elapsed)
+            wait = every
+    ticker = threading.Thread(target=say, daemon=True)
+    ticker.start()
     try:
         yield
     finally:
-        timer.cancel()
-        timer.join()
-        if said.is_set():
+        done.set()
+        ticker.join()
+        if said:
             print(f"  {step}: {time.monotonic() - start:.1f} s", file=stream, flush=True)
 
 

@@ -13,6 +13,16 @@ for path in (ROOT, os.path.dirname(os.path.abspath(__file__))):
         sys.path.insert(0, path)
 
 
+# ---- the long modules first: xdist hands tests out in collection order, and a long module
+# collected last (the Verilog grid) left one worker idle at the tail of the run ----
+LONG_FIRST = ("test_verilog.py", "test_decode.py", "test_reports_network.py", "test_formal.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FIRST)))     # stable: same order on every worker
+
+
 # ---- in CI no test may skip: every skip here is a missing simulator, tool or extra ----
 def in_ci():
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")

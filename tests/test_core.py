@@ -242,3 +242,8 @@ def test_progress_is_printed_only_for_slow_steps():
         time.sleep(0.2)
     lines = out.getvalue().splitlines()
     assert lines[0] == "  slow ..." and lines[1].startswith("  slow: ") and lines[1].endswith(" s")
+    out = io.StringIO()
+    with progress("long", after=0.01, every=0.1, stream=out):       # a heartbeat while it runs
+        time.sleep(0.35)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "  long ..." and len(lines) >= 4 and all(l.startswith("  long ... ") for l in lines[1:-1])
