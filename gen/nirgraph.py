@@ -22,14 +22,15 @@ import json
 import numpy as np
 
 from sim.network import Network
+from sim.quantize import FloatLayer, compare, quantize
 from sim.params import RANGES, ParamError
-from sim.validate import integer, integer_array
+from sim.validate import integer, integer_array, load_float_array, load_int_array
 from sim.validate import load_json as load_json_file
 
 
 def save_json(net, S, T, path):
     with open(path, "w") as f:
-        json.dump({"W": net.W, "S": S, "T": T, "layers": [{"weights": w.tolist(), "threshold": int(t)}
+        json.dump({"W": net.W, "S": S, "T": T, "bias_inputs": net.bias_inputs, "layers": [{"weights": w.tolist(), "threshold": int(t)}
                                                           for w, t in zip(net.weights, net.thresholds)]}, f)
 
 
@@ -47,11 +48,12 @@ def load_json(path):
                 raise ValueError(f"layer {i} is not an object")
             weights.append(integer_array(f"layer {i} weights", layer["weights"]))
             thresholds.append(integer(f"layer {i} threshold", layer["threshold"], 1))
+        bias_inputs = integer("bias_inputs", data.get("bias_inputs", 0), 0)
     except KeyError as e:
         raise ParamError("network", path, text="{name} {value}: not a network file (no key {key})", key=e) from None
     except (ValueError, TypeError) as e:
         raise ParamError("network", path, text="{name} {value}: not a network file ({why})", why=e) from None
-    return check(Network(weights, thresholds, W)), S, T
+    return check(Network(weights, thresholds, W, bias_inputs)), S, T
 
 
 def check(net):
@@ -78,21 +80,40 @@ def export_nir(net, path, S=1, T=1):
         prev = f"if{i}"
     nodes["output"] = nir.Output(output_type={"output": np.array([net.weights[-1].shape[0]])})
     edges.append((prev, "output"))
-    nir.write(path, nir.NIRGraph(nodes=nodes, edges=edges, metadata={"W": net.W, "S": S, "T": T}))
+    nir.write(path, nir.NIRGraph(nodes=nodes, edges=edges, metadata={"W": net.W, "S": S, "T": T}
+                                | ({"bias_inputs": net.bias_inputs} if net.bias_inputs else {})))
 
 
-def import_nir(path, W=None):
-    """(Network, S, T) from a NIR file (or a NIRGraph); W, S, T from the metadata unless given."""
+def resolve_bits(meta, given, source):
+    """W, S, T from a file's values `meta` and the options `given` ({k: value or None}): an
+    option fills in what the file lacks; both present and different is refused, naming both
+    (W is required, S and T default to 1)."""
+    out = {}
+    for k in ("W", "S", "T"):
+        m, g = meta.get(k), given.get(k)
+        if isinstance(m, np.ndarray) and m.shape == ():
+            m = m.item()
+        if m is not None:
+            try:
+                m = integer(f"metadata {k}", m, *RANGES[k])
+            except ValueError as e:
+                raise ParamError(f"the NIR graph's {e}") from None
+        if m is not None and g is not None and m != g:
+            raise ParamError(k, g, text="{name} {value} disagrees with {source}, which has {k}={m}",
+                             source=source, k=k, m=m)
+        if m is None and g is None and k == "W":
+            raise ParamError(k, None, text="{source} has no W in its metadata: pass the weight bits ({name})",
+                             source=source)
+        out[k] = m if m is not None else g if g is not None else 1
+        if not RANGES[k][0] <= out[k] <= RANGES[k][1]:
+            raise ParamError(k, out[k], "{}..{}".format(*RANGES[k]))
+    return out["W"], out["S"], out["T"]
+
+
+def read_layers(graph):
+    """The float layers of a chain Input -> (Flatten ->) (Linear | Affine -> IF | LIF without
+    leak) per layer -> Output, refusing by name what a core cannot do."""
     import nir
-    graph = path if isinstance(path, nir.NIRGraph) else nir.read(path)
-    meta = graph.metadata or {}
-    if W is None and "W" not in meta:
-        raise ParamError("the NIR graph has no W in its metadata: pass the weight bits")
-    try:
-        W, S, T = (integer(f"metadata {k}", v.item() if isinstance(v, np.ndarray) and v.shape == () else v, *RANGES[k])
-                   for k, v in (("W", meta["W"] if W is None else W), ("S", meta.get("S", 1)), ("T", meta.get("T", 1))))
-    except ValueError as e:
-        raise ParamError(f"the NIR graph's {e}") from None
     succ = {}
     for a, b in graph.edges:
         if a in succ:
@@ -104,39 +125,91 @@ def import_nir(path, W=None):
     starts = [k for k, v in graph.nodes.items() if isinstance(v, nir.Input)]
     if len(starts) != 1:
         raise ParamError(f"the NIR graph needs exactly one Input node, it has {len(starts)}")
-    weights, thresholds, name = [], [], succ.get(starts[0])
+    layers, name = [], succ.get(starts[0])
     while name is not None and not isinstance(graph.nodes.get(name), nir.Output):
         node = graph.nodes.get(name)
         if node is None:
             raise ParamError(f"an edge of the NIR graph leads to {name!r}, which is not a node")
+        if isinstance(node, nir.Flatten) and not layers:        # a reshape of the input: harmless
+            name = succ.get(name)
+            continue
         if not isinstance(node, (nir.Linear, nir.Affine)):
             raise ParamError(f"node {name!r} is a {type(node).__name__}: {why_unsupported(node)}")
-        if isinstance(node, nir.Affine) and np.any(node.bias):
-            raise ParamError(f"node {name!r} is an Affine with a non-zero bias: a core has no bias input")
         w = np.asarray(node.weight)
-        if w.dtype.kind not in "iuf" or not np.all(np.isfinite(w)) or not np.array_equal(w, np.round(w)):
-            raise ParamError(f"node {name!r} has non-integer weights: quantize to W={W} bits before export")
+        bias = np.asarray(node.bias).ravel() if isinstance(node, nir.Affine) else None
+        if w.dtype.kind not in "iuf" or w.ndim != 2 or not np.all(np.isfinite(w)) \
+                or (bias is not None and (bias.dtype.kind not in "iuf" or not np.all(np.isfinite(bias)))):
+            raise ParamError(f"node {name!r}: weights and bias must be finite numbers in a 2-d weight matrix")
         neuron_name = succ.get(name)
         neuron = graph.nodes.get(neuron_name)
         if neuron is None or isinstance(neuron, nir.Output):
             raise ParamError(f"node {name!r} must be followed by an IF node, not by the output")
-        if not isinstance(neuron, nir.IF):
-            raise ParamError(f"node {name!r} must be followed by an IF node, but {neuron_name!r} is a "
-                             f"{type(neuron).__name__}: {why_unsupported(neuron)}")
-        theta = np.asarray(neuron.v_threshold).ravel()
-        if np.any(np.asarray(neuron.r) != 1):
-            raise ParamError(f"node {neuron_name!r} has r != 1: a core integrates with unit gain")
+        leak = _leak(neuron)
+        if not isinstance(neuron, (nir.IF, nir.LIF)) or leak:
+            raise ParamError(f"node {name!r} must be followed by an IF node (or a LIF without leak), but "
+                             f"{neuron_name!r} is a {type(neuron).__name__}{leak}: {why_unsupported(neuron)}")
+        r = np.asarray(neuron.r, np.float64).ravel()
+        if len(set(r.tolist())) != 1 or not r[0] > 0:
+            raise ParamError(f"node {neuron_name!r} has r {sorted(set(r.tolist()))[:4]}: one positive r per layer is "
+                             "needed (its value is the producer's 1/dt: each step adds the input once)")
         if neuron.v_reset is not None and np.any(np.asarray(neuron.v_reset) != 0):
             raise ParamError(f"node {neuron_name!r} has v_reset != 0: a core resets by subtracting the threshold")
+        theta = np.asarray(neuron.v_threshold).ravel()
         if theta.dtype.kind not in "iuf" or len(set(theta.tolist())) != 1 or not np.isfinite(theta[0]) \
-                or theta[0] != round(theta[0]):
-            raise ParamError(f"node {neuron_name!r}: one integer threshold per layer is needed, got {sorted(set(theta.tolist()))[:4]}")
-        weights.append(np.clip(w, -2 ** 16, 2 ** 16).astype(np.int64))   # clipped: out of range stays out of range
-        thresholds.append(int(theta[0]))
+                or not theta[0] > 0:
+            raise ParamError(f"node {neuron_name!r}: one positive threshold per layer is needed, "
+                             f"got {sorted(set(theta.tolist()))[:4]}")
+        layers.append(FloatLayer(w, bias, theta[0], name))
         name = succ.get(neuron_name)
-    if not weights:
+    if not layers:
         raise ParamError("the NIR graph has no Linear/Affine + IF layer")
-    return check(Network(weights, thresholds, W)), S, T
+    return layers
+
+
+def _leak(node):
+    """'' for a node without leak, else ' with leak tau=...' (a LIF whose tau is finite)."""
+    import nir
+    if not isinstance(node, nir.LIF):
+        return ""
+    tau = np.asarray(node.tau, np.float64).ravel()
+    if np.all(np.isinf(tau)) and np.all(tau > 0):
+        return ""
+    return f" with leak tau={sorted(set(tau.tolist()))[:3]}, v_leak={sorted(set(np.ravel(node.v_leak).tolist()))[:3]}"
+
+
+def is_integer(layers, W):
+    """Whether float layers are already a core network at W bits: integer weights in range,
+    integer thresholds, no bias."""
+    lo, hi = (-1, 1) if W == 1 else (-(2 ** (W - 1)), 2 ** (W - 1) - 1)
+    return all(l.bias is None and np.array_equal(l.weight, np.round(l.weight)) and l.weight.min() >= lo
+               and l.weight.max() <= hi and (W > 1 or np.all(l.weight != 0)) and l.threshold == round(l.threshold)
+               for l in layers)
+
+
+def import_nir(path, W=None, S=None, T=None, calibration=None, labels=None, source="the NIR graph"):
+    """(Network, S, T) from a NIR file (or a NIRGraph). W, S, T from the metadata or the
+    arguments (both given and different: refused). A graph that is already integer at W bits
+    (weights, thresholds, no bias: ours) is taken as it is, inputs being spike levels; any
+    other is quantized (sim.quantize), fitted to the `calibration` inputs if given, and its
+    Network carries the quantization (and, with calibration, a comparison on that data)."""
+    import nir
+    graph = path if isinstance(path, nir.NIRGraph) else nir.read(path)
+    W, S, T = resolve_bits(graph.metadata or {}, {"W": W, "S": S, "T": T}, source)
+    layers = read_layers(graph)
+    if calibration is None and is_integer(layers, W):
+        bias_inputs = int(np.asarray((graph.metadata or {}).get("bias_inputs", 0)))
+        return check(Network([l.weight.astype(np.int64) for l in layers], [int(l.threshold) for l in layers], W,
+                             bias_inputs)), S, T
+    x = None
+    if calibration is not None:
+        x = np.asarray(calibration, np.float64).reshape(len(calibration), -1)
+        if x.shape[1] != layers[0].weight.shape[1]:
+            raise ParamError(f"calibration data has {x.shape[1]} values per input, the first layer "
+                             f"{layers[0].name!r} takes {layers[0].weight.shape[1]}")
+    net = check(quantize(layers, W, S, T, x))
+    if x is not None:
+        net.quantization["report"] = compare(layers, net, x, S, T, labels)
+    return net, S, T
 
 
 def _on_cycle(succ, node):
@@ -159,9 +232,11 @@ def why_unsupported(node):
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-def load_network(path):
+def load_network(path, W=None, S=None, T=None, calibration=None, labels=None):
     """(Network, S, T) from a NIR file (recognised by its HDF5 signature, whatever its name:
-    .nir, .h5, ...) or else our JSON file."""
+    .nir, .h5, ...) or else our JSON file. W, S, T given fill in what the file lacks and must
+    agree with what it has; `calibration` (and `labels`) are .npy paths of float inputs (and
+    their classes) for quantizing a float NIR graph (`import_nir`)."""
     try:
         with open(path, "rb") as f:
             is_hdf5 = f.read(8) == HDF5_SIGNATURE
@@ -169,8 +244,18 @@ def load_network(path):
         raise ParamError("network", path, text="{name} {value}: cannot read ({why})", why=e.strerror) from None
     if not is_hdf5 and str(path).endswith(".nir"):
         raise ParamError("network", path, text="{name} {value}: not a NIR file (NIR is HDF5, and it has no HDF5 signature)")
+    x = None if calibration is None else load_float_array("calibration_data", calibration)
+    y = None if labels is None else load_int_array("calibration_labels", labels)
+    if y is not None and (x is None or y.shape != (len(x),)):
+        raise ParamError("calibration_labels", labels, text="{name} {value}: needs --calibration-data and one "
+                         "label per input, shape ({n},), not {shape}", n="N" if x is None else len(x), shape=y.shape)
     if not is_hdf5:
-        return load_json(path)
+        if x is not None:
+            raise ParamError("calibration_data", calibration, text="{name} {value}: only for a float NIR graph, "
+                             "and {network} is an integer network file", network=path)
+        net, *bits = load_json(path)
+        resolve_bits(dict(zip(("W", "S", "T"), [net.W] + bits)), {"W": W, "S": S, "T": T}, path)
+        return (net, *bits)
     import nir
     try:
         graph = nir.read(path)
@@ -178,6 +263,8 @@ def load_network(path):
         raise ParamError("network", path, text="{name} {value}: not a NIR graph nir can read ({why})",
                          why=f"{type(e).__name__}: {e}") from None
     try:
-        return import_nir(graph)
+        return import_nir(graph, W, S, T, x, y, source=path)
     except ParamError as e:
+        if e.name is not None:      # an option's value (W, S, T): its own line, spelled as the option
+            raise
         raise ParamError("network", path, text="{name} {value}: {why}", why=e) from None

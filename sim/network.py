@@ -55,10 +55,15 @@ def encode_spikes(counts, T):
 
 @dataclass
 class Network:
-    """Integer weights (n_out, n_in) and thresholds per layer, for weight bits W."""
+    """Integer weights (n_out, n_in) and thresholds per layer, for weight bits W. The last
+    `bias_inputs` inputs of the first layer are always on (spike level 1 at every step, QNN
+    count T: the bias construction of sim.quantize); `quantization` records how a float
+    network became this one (None for a network trained here or read as integers)."""
     weights: list
     thresholds: list
     W: int
+    bias_inputs: int = 0
+    quantization: dict = None
 
     def params(self, S, T):
         return [CoreParams(self.W, S, T, w.shape[1], w.shape[0]) for w in self.weights]

@@ -39,6 +39,27 @@ def load_int_array(name, path):
     return a.astype(np.int64)
 
 
+def load_float_array(name, path):
+    """A finite numeric array with a leading sample axis (N, ...) from the .npy file `path`
+    (given as option `name`), as float64: inputs such as calibration data."""
+    try:
+        a = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ParamError(name, path, text="{name} {value}: no such file") from None
+    except (OSError, ValueError, EOFError) as e:
+        why = "the file is empty" if isinstance(e, EOFError) else e
+        raise ParamError(name, path, text="{name} {value}: not a readable .npy array ({why})", why=why) from None
+    if not isinstance(a, np.ndarray):
+        a.close()
+        raise ParamError(name, path, text="{name} {value}: an .npz archive: legal is one .npy array")
+    if a.dtype.kind not in "iuf" or a.ndim < 2 or not len(a):
+        raise ParamError(name, path, text="{name} {value}: has dtype {dtype} and shape {shape}: legal is a "
+                         "numeric array of shape (N, inputs...), N >= 1", dtype=a.dtype, shape=a.shape)
+    if not np.all(np.isfinite(a)):
+        raise ParamError(name, path, text="{name} {value}: holds NaN or infinite values")
+    return a.astype(np.float64)
+
+
 def _no_constant(word):
     raise ValueError(f"{word} is not a number JSON allows")
 
