@@ -86,11 +86,11 @@ def build(platform, board, core, ident, baud, build_dir):
     return next(p for p in products if os.path.exists(p)), report
 
 
-def network_core(path, max_lanes):
-    """(Chain of SNN cores, its id, a folder name) for a network file."""
+def network_core(network, max_lanes):
+    """(Chain of SNN cores, its id, a folder name) for a network (Network, S, T) or a network file."""
     from gen.chain import Chain
     from gen.nirgraph import load_network
-    net, S, T = load_network(path)
+    net, S, T = load_network(network) if isinstance(network, (str, os.PathLike)) else network
     chain = Chain.for_network("snn", net, S, T, max_lanes)
     sizes = "-".join(str(n) for n in [net.weights[0].shape[1]] + [w.shape[0] for w in net.weights])
     return chain, chain_id(chain), f"net_w{net.W}s{S}t{T}_{sizes}"

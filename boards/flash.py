@@ -8,7 +8,7 @@ one-line message naming what is missing (exit status 2 when programming was aske
 import os
 import sys
 
-from sim.cli import UsageParser, add_core_options, command, option
+from sim.cli import UsageParser, add_core_options, add_network_options, command, network_bits, option
 from sim.params import CoreParams, ParamError
 from sim.validate import check_out_dir
 
@@ -24,7 +24,9 @@ def parse_args(argv):
     add_core_options(ap, 8, 2, 2)
     ap.set_defaults(**{k: None for k in CORE})      # --network takes them from its file: given ones conflict
     ap.add_argument("--network", metavar="FILE", help="a trained network (.json from reports.network, or .nir) "
-                    "as a chain of SNN cores, in place of one core; W, S, T come from the file")
+                    "as a chain of SNN cores, in place of one core; W, S, T come from the file, or from "
+                    "--W/--S/--T where it has none (a float NIR graph is quantized to W bits)")
+    add_network_options(ap)
     ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--build-only", action="store_true", help="stop after the bitstream")
@@ -36,10 +38,12 @@ def parse_args(argv):
 @command("python -m boards.flash")
 def main(argv=None):
     args = parse_args(argv)
-    given = [k for k in CORE if getattr(args, k) is not None]
-    if args.network and given:      # the network file's values rule; a given one would be ignored
+    given = [k for k in ("n_in", "n_out") if getattr(args, k) is not None]
+    if args.network:        # W, S, T fill in what the file lacks and must agree with it (gen.nirgraph)
         from gen.nirgraph import load_network
-        net, S, T = load_network(args.network)
+        network = load_network(args.network, **network_bits(args))
+    if args.network and given:      # the network file's sizes rule; a given one would be ignored
+        net, S, T = network
         ruled = {"W": net.W, "S": S, "T": T, "n_in": net.weights[0].shape[1], "n_out": net.weights[-1].shape[0]}
         raise ParamError("network", args.network, text="{name} {value} sets {ruled}; drop {given}",
                          ruled=", ".join(f"{k}={ruled[k]}" for k in given),
@@ -55,7 +59,7 @@ def main(argv=None):
     if clock // args.baud < 4:                 # the UART samples each bit at least 4 clocks
         raise ParamError("baud", args.baud, f"1200..{int(clock // 4)} (a quarter of the {board} clock, {clock / 1e6:g} MHz)")
     bitstream, report = build_board(platform, args.board, params, args.seed, args.baud, args.out,
-                                    args.network, args.max_lanes)
+                                    network if args.network else None, args.max_lanes)
     use = ", ".join(f"{k} {v['used']}/{v['available']} ({v['percent']} %)" for k, v in report["utilization"].items())
     fmax = ", ".join(f"{k} {v['achieved_mhz']} MHz (board clock {v['constraint_mhz']} MHz)"
                      for k, v in report["fmax"].items())

@@ -44,14 +44,15 @@ def generate_network(args):
     """A network file's SNN and/or QNN chain; returns ({filename: text}, manifest)."""
     from .chain import Chain
     from .nirgraph import load_network
-    net, S, T = load_network(args.network)
+    from sim.cli import network_bits
+    net, S, T = load_network(args.network, **network_bits(args))
     name = check_name(args.name or f"net_w{net.W}s{S}t{T}")
     kinds = KINDS if args.kind == "both" else {args.kind: KINDS[args.kind]}
     chains = {k: (name + suffix, Chain.for_network(k, net, S, T, args.max_lanes)) for k, (suffix, _) in kinds.items()}
     files = {}
     for module, chain in chains.values():
         files[f"{module}.v"] = verilog(chain, name=module, step=lambda what: progress(f"{module}.v: {what}"))
-    manifest = chain_manifest(name, chains, args.network)
+    manifest = chain_manifest(name, chains, args.network, net)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"
     return files, manifest
 

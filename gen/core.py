@@ -4,7 +4,8 @@ QNN twin and a JSON manifest, and prints a short summary. Usage errors exit with
 import os
 import sys
 
-from sim.cli import UsageParser, add_core_options, command, option
+from sim.cli import UsageParser, add_core_options, add_network_options, command, option
+from sim.quantize import describe
 from sim.validate import check_out_dir
 
 from .build import generate, progress, write_all
@@ -14,7 +15,9 @@ def parse_args(argv):
     ap = UsageParser(prog="python -m gen.core", description=__doc__)
     add_core_options(ap, seed_help="RNG seed for random weights")
     ap.add_argument("--network", metavar="FILE", help="a trained network (.json from reports.network, or .nir): "
-                    "emit its chain of cores, one per layer, in place of one core (W, S, T from the file)")
+                    "emit its chain of cores, one per layer, in place of one core (W, S, T from the file, or from "
+                    "--W/--S/--T where it has none; a float NIR graph is quantized to W bits)")
+    add_network_options(ap)
     ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
     ap.add_argument("--kind", choices=("snn", "qnn", "both"), default="both", help="which cores to emit (default both)")
     ap.add_argument("--weights", metavar="FILE.npy", help="(n_out, n_in) integer weights; default: seeded random")
@@ -24,8 +27,6 @@ def parse_args(argv):
     missing = [f"--{k}" for k in ("W", "S", "T") if getattr(args, k) is None]
     if args.network is None and missing:
         ap.error(f"the following arguments are required: {', '.join(missing)}")
-    if args.network is not None and len(missing) < 3:
-        ap.error("--network takes W, S and T from the file: drop --W/--S/--T")
     ignored = [option(k) for k in ("n_in", "n_out", "lanes", "weights", "seed") if k in args.given]
     if args.network is not None and ignored:
         ap.error(f"--network takes the layer sizes and weights from the file: drop {'/'.join(ignored)} "
@@ -39,6 +40,14 @@ def summary(manifest, out):
         sizes = "-".join(str(n) for n in [m["layers"][0]["params"]["n_in"]] + [l["params"]["n_out"] for l in m["layers"]])
         lines = [f"{m['name']}: network {m['network']}, {sizes}, W={m['W']} S={m['S']} T={m['T']}  BB = {m['BB']}"]
         lines += [f"  {kind.upper():9s} {os.path.join(out, mod['file'])} (id {mod['id']})" for kind, mod in m["modules"].items()]
+        if m.get("bias_inputs"):
+            lines.append(f"  inputs    the last {m['bias_inputs']} inputs are always on (spike level 1 at every step, QNN count {m['T']})")
+        if m.get("quantization"):
+            q = m["quantization"]
+            lines.append(f"  quantized float inputs x -> counts {q['input_count']}; thresholds "
+                         + ", ".join(f"{l['node']}: {l['threshold_float']:g} -> {l['threshold']}" for l in q["layers"]))
+            if "report" in q:
+                lines.append(describe(q["report"]))
         return "\n".join(lines + [f"  manifest  {os.path.join(out, m['name'] + '.json')}"])
     p = m["params"]
     lines = [

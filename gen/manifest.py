@@ -102,8 +102,9 @@ def chain_id(chain):
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
-def chain_manifest(name, chains, source):
-    """Manifest of a network's chains ({kind: (module, Chain)}) loaded from `source`."""
+def chain_manifest(name, chains, source, net=None):
+    """Manifest of a network's chains ({kind: (module, Chain)}) loaded from `source` (the
+    Network `net`: its always-on inputs and, for a quantized float graph, the quantization)."""
     first = next(iter(chains.values()))[1]
     p = first.cores[0].params
     return {
@@ -113,5 +114,7 @@ def chain_manifest(name, chains, source):
         "modules": {kind: {"module": module, "file": f"{module}.v", "id": f"{chain_id(chain):016x}",
                            "ports": port_table(chain, {})}
                     for kind, (module, chain) in chains.items()},
+        "bias_inputs": net.bias_inputs if net else 0,
+        "quantization": net.quantization if net else None,
         "tools": tool_versions(),
     }

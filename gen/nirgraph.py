@@ -244,15 +244,15 @@ def load_network(path, W=None, S=None, T=None, calibration=None, labels=None):
         raise ParamError("network", path, text="{name} {value}: cannot read ({why})", why=e.strerror) from None
     if not is_hdf5 and str(path).endswith(".nir"):
         raise ParamError("network", path, text="{name} {value}: not a NIR file (NIR is HDF5, and it has no HDF5 signature)")
+    if not is_hdf5 and calibration is not None:
+        raise ParamError("calibration_data", calibration, text="{name} {value}: only for a float NIR graph, "
+                         "and {network} is an integer network file", network=path)
     x = None if calibration is None else load_float_array("calibration_data", calibration)
     y = None if labels is None else load_int_array("calibration_labels", labels)
     if y is not None and (x is None or y.shape != (len(x),)):
         raise ParamError("calibration_labels", labels, text="{name} {value}: needs --calibration-data and one "
                          "label per input, shape ({n},), not {shape}", n="N" if x is None else len(x), shape=y.shape)
     if not is_hdf5:
-        if x is not None:
-            raise ParamError("calibration_data", calibration, text="{name} {value}: only for a float NIR graph, "
-                             "and {network} is an integer network file", network=path)
         net, *bits = load_json(path)
         resolve_bits(dict(zip(("W", "S", "T"), [net.W] + bits)), {"W": W, "S": S, "T": T}, path)
         return (net, *bits)

@@ -62,6 +62,19 @@ def add_core_options(ap, W=None, S=None, T=None, n_in=64, n_out=16, *, required=
     ap.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default 0)")
 
 
+def add_network_options(ap):
+    """--calibration-data and --calibration-labels, for quantizing a float --network graph."""
+    ap.add_argument("--calibration-data", metavar="X.npy", help="with a float NIR --network: inputs (N, n_in) in the "
+                    "graph's own scale, to fit the quantization to and to compare the float and integer networks on")
+    ap.add_argument("--calibration-labels", metavar="Y.npy", help="their classes (N,): accuracies in the comparison")
+
+
+def network_bits(args):
+    """The keyword arguments of gen.nirgraph.load_network from parsed options."""
+    return {"W": args.W, "S": args.S, "T": args.T, "calibration": args.calibration_data,
+            "labels": args.calibration_labels}
+
+
 def message(error):
     """An exception's one line, parameters spelled as options."""
     return error.render(option) if isinstance(error, ParamError) else str(error)

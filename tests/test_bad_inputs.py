@@ -75,6 +75,27 @@ def nir_file(**kw):
     return make
 
 
+def float_nir(tau=np.inf, x=None, y=None):
+    """A float graph as snnTorch writes it (Affine with bias, leak-free LIF: tau = r = inf, no
+    metadata), at `path`; with `x` (`y`), the maker writes that array to `path` and the graph
+    to f.nir beside it (a calibration file is the bad one)."""
+    def make(path):
+        graph = nir.NIRGraph(nodes={
+            "input": nir.Input(input_type={"input": np.array([3])}),
+            "fc": nir.Affine(weight=W2 * 0.3, bias=np.array([0.1, -0.2])),
+            "if": nir.LIF(tau=np.full(2, tau), r=np.full(2, tau), v_leak=np.zeros(2), v_threshold=np.ones(2)),
+            "output": nir.Output(output_type={"output": np.array([2])})},
+            edges=[("input", "fc"), ("fc", "if"), ("if", "output")])
+        if x is None:
+            nir.write(path, graph)
+            return
+        nir.write(path.parent / "f.nir", graph)
+        np.save(path.parent / "x.npy", x)
+        if y is not None:
+            np.save(path, y)
+    return make
+
+
 def nir_edited(edges=None, n_in=None):
     """A NIR file whose edges or input size were changed after writing (nir itself refuses
     to build such a graph, but a file from elsewhere can hold one)."""
@@ -126,6 +147,23 @@ CASES = [
     (gen_core.main, ["--network", "{f}"], "n.nir", hdf5_not_nir, "not a NIR graph nir can read"),
     (gen_core.main, ["--network", "{f}"], "n.nir", nir_file(meta={"W": "abc"}), "metadata W is 'abc'"),
     (gen_core.main, ["--network", "{f}"], "n.nir", text("not hdf5"), "not a NIR file"),
+    # gen.core: float NIR graphs (issue 17): W/S/T against the file, leaks, calibration files
+    (gen_core.main, ["--network", "{f}", "--W", "8"], "n.nir", nir_file(), "--W 8 disagrees with {f}, which has W=4"),
+    (gen_core.main, ["--network", "{f}", "--T", "3"], "n.nir", nir_file(), "--T 3 disagrees with {f}, which has T=2"),
+    (gen_core.main, ["--network", "{f}", "--W", "17"], "f.nir", float_nir(), "--W 17 is out of range: legal is 1..16"),
+    (gen_core.main, ["--network", "{f}", "--W", "8"], "f.nir", float_nir(tau=0.01),
+     "'if' is a LIF with leak tau=[0.01], v_leak=[0.0]: a core's neurons integrate and fire without leak"),
+    (gen_core.main, ["--network", "{f}", "--W", "1"], "f.nir", float_nir(), "node 'fc' has a bias: W=1 weights"),
+    (gen_core.main, ["--network", "f.nir", "--W", "8", "--calibration-data", "{f}"], "x.npy",
+     float_nir(x=np.full((4, 3), np.nan)), "--calibration-data {f}: holds NaN or infinite values"),
+    (gen_core.main, ["--network", "f.nir", "--W", "8", "--calibration-data", "{f}"], "x.npy",
+     float_nir(x=np.ones(4)), "--calibration-data {f}: has dtype float64 and shape (4,)"),
+    (gen_core.main, ["--network", "f.nir", "--W", "8", "--calibration-data", "{f}"], "x.npy",
+     float_nir(x=np.ones((4, 5))), "calibration data has 5 values per input, the first layer 'fc' takes 3"),
+    (gen_core.main, ["--network", "f.nir", "--W", "8", "--calibration-data", "x.npy", "--calibration-labels", "{f}"],
+     "y.npy", float_nir(x=np.ones((4, 3)), y=np.zeros(3, np.int64)), "needs --calibration-data and one label per input"),
+    (gen_core.main, ["--network", "{f}", "--W", "8", "--calibration-data", "x.npy"], "n.json", network(),
+     "--calibration-data x.npy: only for a float NIR graph"),
     # gen.core: --weights files
     (gen_core.main, CORE + ["--weights", "{f}"], "w.npy", raw(b""), "the file is empty"),
     (gen_core.main, CORE + ["--weights", "{f}"], "w.npy", truncated, "not a readable .npy array"),
@@ -179,7 +217,10 @@ CASES = [
      "its Vivado toolchain is not available here"),
     (flash.main, ["--build-only", "--out", "{f}"], "afile", text(""), "--out {f}: not a directory"),
     (flash.main, ["--build-only", "--network", "{f}"], "n.json", network(W=4.9), "W is 4.9"),
-    (flash.main, ["--build-only", "--network", "{f}", "--W", "8"], "n.json", network(), "sets W=4; drop --W 8"),
+    (flash.main, ["--build-only", "--network", "{f}", "--W", "8"], "n.json", network(),
+     "--W 8 disagrees with {f}, which has W=4"),
+    (flash.main, ["--build-only", "--network", "{f}", "--n-in", "8"], "n.json", network(), "sets n_in=3; drop --n-in 8"),
+    (flash.main, ["--build-only", "--network", "{f}", "--S", "1", "--T", "2"], "f.nir", float_nir(), "no W in its metadata"),
     # boards.host
     (host.main, HOST + ["--seed", "-1"], None, None, "--seed -1 is out of range"),
     (host.main, HOST + ["--sim-divisor", "3"], None, None, "--sim-divisor 3 is out of range: legal is an integer >= 4"),
