@@ -142,6 +142,8 @@ def read_layers(graph):
             raise ParamError(f"node {name!r}: weights and bias must be finite numbers in a 2-d weight matrix")
         neuron_name = succ.get(name)
         neuron = graph.nodes.get(neuron_name)
+        if neuron_name is not None and neuron is None:
+            raise ParamError(f"an edge of the NIR graph leads to {neuron_name!r}, which is not a node")
         if neuron is None or isinstance(neuron, nir.Output):
             raise ParamError(f"node {name!r} must be followed by an IF node, not by the output")
         leak = _leak(neuron)
@@ -163,6 +165,10 @@ def read_layers(graph):
         name = succ.get(neuron_name)
     if not layers:
         raise ParamError("the NIR graph has no Linear/Affine + IF layer")
+    shape = [int(v) for v in np.ravel(next(iter(graph.nodes[starts[0]].input_type.values()), []))]
+    if shape and int(np.prod(shape)) != layers[0].weight.shape[1]:     # [1, n] (a batch of one) is n inputs
+        raise ParamError(f"the Input node {starts[0]!r} has shape {shape}, but the first layer "
+                         f"{layers[0].name!r} takes {layers[0].weight.shape[1]} inputs")
     return layers
 
 
@@ -258,7 +264,7 @@ def load_network(path, W=None, S=None, T=None, calibration=None, labels=None):
         return (net, *bits)
     import nir
     try:
-        graph = nir.read(path)
+        graph = nir.read(path, type_check=False)     # nir's check refuses a leading batch dimension
     except Exception as e:      # nir raises KeyError, ValueError, ... for an HDF5 file it cannot take
         raise ParamError("network", path, text="{name} {value}: not a NIR graph nir can read ({why})",
                          why=f"{type(e).__name__}: {e}") from None

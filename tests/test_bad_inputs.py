@@ -138,9 +138,10 @@ CASES = [
     (gen_core.main, ["--network", "{f}", "--n-in", "3"], "n.json", network(), "drop --n-in"),
     (gen_core.main, ["--network", "{f}", "--seed=4", "--lanes", "1"], "n.json", network(), "drop --lanes/--seed"),
     # gen.core: NIR files
-    (gen_core.main, ["--network", "{f}"], "n.nir", nir_edited(n_in=5), "Type inference error"),
+    (gen_core.main, ["--network", "{f}"], "n.nir", nir_edited(n_in=5),
+     "the Input node 'input' has shape [5], but the first layer 'fc' takes 3 inputs"),
     (gen_core.main, ["--network", "{f}"], "n.nir", nir_edited(edges=[("input", "fc"), ("fc", "ghost"), ("if", "output")]),
-     "'ghost' which does not exist"),
+     "an edge of the NIR graph leads to 'ghost', which is not a node"),
     (gen_core.main, ["--network", "{f}"], "n.nir",
      nir_file(edges=[("input", "fc"), ("fc", "if"), ("if", "fc")], weight=np.eye(2)),
      "a cycle through node 'fc'"),
