@@ -4,15 +4,20 @@ JSON: {"W", "S", "T", "layers": [{"weights": [[..]], "threshold": int}, ..]}.
 
 NIR (the `nir` package): export writes Input -> (Linear -> IF) per layer -> Output, with
 the integer weights as a Linear's weight, the threshold as the IF's v_threshold (r = 1,
-v_reset = 0) and W, S, T in the graph's metadata. Import accepts such chains of
-Linear or Affine nodes each followed by an IF node, e.g. saved by snnTorch or
-spikingjelly after quantization, and refuses, naming the node, what a core cannot do:
-  - any other node type (LIF, CubaLIF, LI: a core has no leak; Conv, pooling, Flatten,
-    Delay, Scale: a core is one dense layer of IF neurons);
-  - an Affine bias that is not zero (a core has no bias input);
-  - an IF with r != 1 (a core integrates with unit gain) or v_reset != 0;
-  - weights that are not integers in the W-bit range, thresholds that differ across a
-    layer's neurons or are not positive integers.
+v_reset = 0) and W, S, T in the graph's metadata. Import takes a chain
+Input -> (Flatten ->) (Linear | Affine -> IF | LIF without leak) per layer -> Output, as ours
+or as snnTorch, spikingjelly and Norse export it; W, S, T come from the metadata or the
+caller (both: they must agree). A graph that is already integer at W bits (integer weights
+in range, integer thresholds, no bias) is taken as it is; any other (float weights from
+training, biases) is quantized by `sim.quantize`. Refused, naming the node:
+  - other node types (LIF with a leak, i.e. finite tau; CubaLIF, LI: a core has no leak or
+    synaptic current; Conv, pooling, Delay, Scale, a Flatten after the first layer: a core
+    is one dense layer of IF neurons); a node feeding two (recurrence) or a cycle;
+  - an IF/LIF whose r differs across its neurons (one r per layer is taken as the
+    producer's 1/dt: each step adds the input once; spikingjelly writes r = 1/dt, snnTorch
+    r = tau/dt = inf for an IF, Norse and we r = 1), or v_reset != 0;
+  - thresholds that differ across a layer's neurons (scalars, [1] or equal arrays are one),
+    or are not positive; non-finite weights.
 The cores reset by subtraction, so an imported IF node runs with that reset (NIR's IF
 resets to v_reset; the note is in the README).
 """
