@@ -160,10 +160,9 @@ def test_network_file_emits_its_chains(tmp_path, capsys):
     snn, qnn = (tmp_path / "net_w2s2t3.v").read_text(), (tmp_path / "net_w2s2t3_qnn.v").read_text()
     assert "module net_w2s2t3(" in snn and "spikes_in__payload" in snn and "acts_out__payload" in qnn
     assert "6-4-2" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as exit:
-        main(["--network", str(tmp_path / "n.nir"), "--T", "2"])
-    assert exit.value.code == 2
-    assert "--network takes W, S and T from the file" in capsys.readouterr().err
+    assert main(["--network", str(tmp_path / "n.nir"), "--T", "2", "--out", str(tmp_path)]) == 2    # the file has T=3
+    assert f"--T 2 disagrees with {tmp_path / 'n.nir'}, which has T=3" in capsys.readouterr().err
+    assert main(["--network", str(tmp_path / "n.nir"), "--T", "3", "--max-lanes", "2", "--out", str(tmp_path)]) == 0
 
 
 def old_weight_words(params, weights):
