@@ -16,6 +16,13 @@ Per allocation:
   density, times its neurons. The model's B is the paper's ceil(log2(T+1)): for S > 1
   it prices the QNN with fewer bits than the twin's B.
 Each allocation's trained network is written as JSON and NIR next to the report.
+
+`--network FILE` measures a given network in place of the digits MLP: our JSON, an integer
+NIR graph, or a float one (snnTorch, spikingjelly, Norse) quantized to W bits (`gen.nirgraph`,
+`sim.quantize`), once per allocation (`--alloc`, or `--W/--S/--T` where the file has none;
+disagreeing values are refused, naming both, as in `gen.core`). It is measured the same way on
+the `--calibration-data` inputs (accuracies with `--calibration-labels`; the float network's
+comparison with its twins, per layer, is printed and recorded) or on seeded random inputs.
 Results are cached per allocation under <out>/cache/network/ (`reports.jobs`).
 """
 
@@ -23,13 +30,16 @@ import json
 import os
 import sys
 
+import numpy as np
+
 from gen.chain import Chain
-from sim.cli import UsageParser, command
+from sim.cli import UsageParser, add_network_options, command, network_bits, option
 from sim.energy import HARDWARE, OpEnergy, Scenario, evaluate, load_calibration, s_ace
-from sim.network import encode_counts, encode_spikes, load_digits_split, train
-from sim.network import evaluate as accuracy
+from sim.network import Network, encode_counts, encode_spikes, evaluate_counts, load_digits_split, train
 from sim.beats import KINDS, timeout_cycles
 from sim.params import CoreParams, ParamError
+from sim.quantize import describe, input_counts
+from sim.validate import load_float_array, load_int_array
 
 from .activity import parse_saif, toggle_counts
 from .cli import add_executor_options
@@ -45,6 +55,7 @@ from .pricing import energy, load_coefficients
 ALLOCATIONS = [(8, 1, 4), (8, 2, 2), (8, 4, 1), (8, 1, 8), (8, 2, 4), (8, 4, 2), (8, 8, 1),
                (1, 1, 4), (2, 1, 4), (4, 1, 4)]
 SOURCES = ["sim/network.py", "reports/network.py"]      # besides the measurement's own
+RANDOM_INPUTS = 100     # --network without --calibration-data: this many random inputs by default
 
 
 def chain_io(kind, net, S, T, counts):
@@ -94,14 +105,27 @@ def model_energy(net, qnn_acts, snn_levels, T, ops):
 
 
 def run_allocation(job):
-    """One allocation: train, run the chains, measure; returns its result. Runs in a worker."""
+    """One allocation: train the digits MLP, or take the job's imported network; measure it."""
     W, S, T = job["W"], job["S"], job["T"]
-    L = T * (2 ** S - 1)
-    x_train, y_train, x_test, y_test = load_digits_split(job["seed"])
-    net = train(x_train, y_train, W=W, L=L, hidden=job["hidden"], epochs=job["epochs"], seed=job["seed"])
+    if "network" in job:
+        n = job["network"]
+        net = Network([np.array(w, np.int64) for w in n["weights"]], n["thresholds"], W, n["bias_inputs"])
+        counts, labels = np.array(job["counts"], np.int64), None if job["labels"] is None else np.array(job["labels"])
+        extra = {"network": n["file"], "inputs": job["inputs"], "quantization": n["quantization"]}
+    else:
+        x_train, y_train, x_test, labels = load_digits_split(job["seed"])
+        net = train(x_train, y_train, W=W, L=T * (2 ** S - 1), hidden=job["hidden"], epochs=job["epochs"], seed=job["seed"])
+        counts, extra = encode_counts(x_test, T * (2 ** S - 1)), {}
+    return measure(net, S, T, counts, labels, job) | extra
+
+
+def measure(net, S, T, counts, labels, job):
+    """An integer network at (S, T) on input counts (labels or None): the twins' accuracy and
+    activity, S-ACE, the analytical model, the RTL chains (checked against the twin; cycles)
+    and the gate-level chains (measured energy); saves the network next to the report."""
+    W, L = net.W, T * (2 ** S - 1)
     result = {"W": W, "S": S, "T": T, "BB": W * S * T, "L": L, "thresholds": net.thresholds,
-              **accuracy(net, x_test, y_test, S, T)}
-    counts = encode_counts(x_test, L)
+              **evaluate_counts(net, counts, labels, S, T)}
     q = net.qnn(counts, L)
     levels, _ = net.snn(encode_spikes(counts, T), S)
     layers = [{"macs": int(w.size), "W": W, "S": S, "T": T, "rate": float((lv > 0).mean())}
@@ -116,7 +140,7 @@ def run_allocation(job):
         module = f"net_{kind}_w{W}s{S}t{T}"
         result[f"{kind}_rtl_images"] = len(images)
         result[f"{kind}_cycles"], _ = run_chain(kind, net, S, T, images, None, job, module)
-        n = job["energy_images"]
+        n = len(counts[:job["energy_images"]])
         _, counts_gl = run_chain(kind, net, S, T, counts[:n], family, job, module)
         by_class, by_block = energy(counts_gl, coeffs)
         result[f"{kind}_pj"] = sum(by_class.values()) / n
@@ -135,15 +159,30 @@ def save_network(net, S, T, stem):
         pass        # nir is optional for the report
 
 
+def pct(v):
+    return "-" if v is None else f"{100 * v:.1f} %"
+
+
+def float_report(r):
+    """An imported float network's comparison with its QNN and SNN twins (sim.quantize.compare), or None."""
+    return (r.get("quantization") or {}).get("report")
+
+
 def markdown(results):
-    head = ("| W/S/T | BB | QNN acc | SNN acc | SNN-QNN pp | QNN density | SNN rate | twin cond. | S-ACE | NS-ACE | "
+    floats = any(float_report(r) for r in results)
+    head = ("| W/S/T | BB | " + ("float acc | class agreement with float QNN / SNN | " if floats else "") +
+            "QNN acc | SNN acc | SNN-QNN pp | QNN density | SNN rate | twin cond. | S-ACE | NS-ACE | "
             "cycles SNN / QNN | measured pJ SNN / QNN (ratio) | model pJ SNN / QNN (ratio) |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     fmt = lambda v: "/".join(f"{x:.2f}" for x in v)
     for r in results:
+        f = float_report(r)
+        fcols = "" if not floats else "- | - | " if not f else (
+            f"{pct(f.get('accuracy', {}).get('float'))} | {pct(f['agreement']['qnn'])} / {pct(f['agreement']['snn'])} | ")
+        pp = "-" if r["qnn_accuracy"] is None else f"{100 * (r['snn_accuracy'] - r['qnn_accuracy']):+.1f}"
         rows.append(
-            f"| {r['W']}/{r['S']}/{r['T']} | {r['BB']} | {100 * r['qnn_accuracy']:.1f} % | {100 * r['snn_accuracy']:.1f} % | "
-            f"{100 * (r['snn_accuracy'] - r['qnn_accuracy']):+.1f} | {fmt(r['qnn_density'])} | {fmt(r['snn_spike_rate'])} | "
+            f"| {r['W']}/{r['S']}/{r['T']} | {r['BB']} | {fcols}{pct(r['qnn_accuracy'])} | {pct(r['snn_accuracy'])} | "
+            f"{pp} | {fmt(r['qnn_density'])} | {fmt(r['snn_spike_rate'])} | "
             f"{fmt(r['twin_condition'])} | {r['sace']['S_ACE']:.3g} | {r['sace']['NS_ACE']:.3g} | "
             f"{r['snn_cycles']:.0f} / {r['qnn_cycles']:.0f} | {r['snn_pj']:.0f} / {r['qnn_pj']:.0f} "
             f"({r['snn_pj'] / r['qnn_pj']:.2f}) | {r['model_snn_pj']:.0f} / {r['model_qnn_pj']:.0f} "
@@ -151,23 +190,33 @@ def markdown(results):
     return "\n".join(rows)
 
 
-def plot(results, files):
+def plot(results, files, title):
     labels = [f"{r['W']}/{r['S']}/{r['T']}" for r in results]
     with figure(files, "network.png", size=(10, 4.5)) as ax:
         ax.plot(labels, [r["snn_pj"] / 1e3 for r in results], marker="o", label="SNN chain, measured nJ")
         ax.plot(labels, [r["qnn_pj"] / 1e3 for r in results], marker="s", label="QNN chain, measured nJ")
         acc = ax.twinx()
-        acc.plot(labels, [100 * r["snn_accuracy"] for r in results], "o--", color="C2", label="SNN accuracy %")
-        acc.plot(labels, [100 * r["qnn_accuracy"] for r in results], "s--", color="C3", label="QNN accuracy %")
-        acc.set_ylabel("test accuracy (%)")
+        series = [("SNN", "o--", "C2", [r["snn_accuracy"] for r in results]),
+                  ("QNN", "s--", "C3", [r["qnn_accuracy"] for r in results]),
+                  ("float", "^:", "C4", [(float_report(r) or {}).get("accuracy", {}).get("float") for r in results])]
+        for name, style, color, values in series:
+            if None not in values:
+                acc.plot(labels, [100 * v for v in values], style, color=color, label=f"{name} accuracy %")
+        acc.set_ylabel("accuracy (%)")
         acc.legend(loc="lower right")
-        ax.set(xlabel="allocation W/S/T", ylabel="energy per inference (nJ)", title="digits MLP on generated cores")
+        ax.set(xlabel="allocation W/S/T", ylabel="energy per inference (nJ)", title=f"{title} on generated cores")
 
 
 def parse_args(argv):
     ap = UsageParser(prog="python -m reports.network", description=__doc__.split("\n\n")[0])
     ap.add_argument("--alloc", nargs="+", metavar="W/S/T", help="allocations (default: W=8 at S*T in {4,8}, "
-                    "and W in {1,2,4} at 1/4)")
+                    "and W in {1,2,4} at 1/4; with --network: the file's, or --W/--S/--T)")
+    ap.add_argument("--network", metavar="FILE", help="measure this network (.json from reports.network, or .nir, "
+                    "a float graph quantized to W bits) in place of training the digits MLP; on the "
+                    "--calibration-data inputs, else on --images seeded random inputs (default 100)")
+    for k in ("W", "S", "T"):
+        ap.add_argument(f"--{k}", type=int, help=f"with --network: {k} where the file has none (one allocation)")
+    add_network_options(ap)
     ap.add_argument("--hidden", type=int, default=64, help="hidden neurons (default 64)")
     ap.add_argument("--epochs", type=int, default=100, help="training epochs (default 100)")
     ap.add_argument("--images", type=int, default=0, help="test images through the RTL chains (default 0: all)")
@@ -179,7 +228,17 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=0)
     add_executor_options(ap, "allocations")
     ap.add_argument("--out", default=os.path.join("reports", "out", "network"))
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    bits = [option(k) for k in ("W", "S", "T") if k in args.given]
+    alone = [option(k) for k in ("W", "S", "T", "calibration_data", "calibration_labels") if k in args.given]
+    if args.network is None and alone:
+        ap.error(f"{'/'.join(alone)} only with --network (the digits MLP's allocations are --alloc)")
+    training = [option(k) for k in ("hidden", "epochs") if k in args.given]
+    if args.network is not None and training:
+        ap.error(f"--network takes the network from the file: drop {'/'.join(training)}")
+    if args.alloc and bits:
+        ap.error(f"give the allocations as --alloc or as {'/'.join(bits)}, not both")
+    return args
 
 
 def parse_alloc(text):
@@ -190,12 +249,37 @@ def parse_alloc(text):
     return W, S, T
 
 
+def network_jobs(args, base):
+    """--network: the file read (a float graph quantized) once per allocation, and the inputs
+    to measure on (the calibration data, else seeded random ones), as jobs."""
+    from gen.nirgraph import load_network
+    jobs = []
+    for alloc in [parse_alloc(a) for a in args.alloc] if args.alloc else [(args.W, args.S, args.T)]:
+        try:
+            net, S, T = load_network(args.network, **(network_bits(args) | dict(zip("WST", alloc))))
+        except ParamError as e:
+            if args.alloc and e.name in ("W", "S", "T"):
+                raise ParamError("alloc", "/".join(map(str, alloc)), text="{name} {value}: {why}", why=e) from None
+            raise
+        net.params(S, T)        # each layer a legal core
+        L, n_in = T * (2 ** S - 1), net.weights[0].shape[1] - net.bias_inputs
+        if args.calibration_data:
+            x = load_float_array("calibration_data", args.calibration_data)
+            x_max, inputs = net.quantization["x_max"], f"{len(x)} calibration inputs ({args.calibration_data})"
+        else:
+            x = np.random.default_rng(args.seed).random((args.images or RANDOM_INPUTS, n_in))
+            x_max, inputs = 1.0, f"{len(x)} random inputs (seed {args.seed})"
+        labels = args.calibration_labels and load_int_array("calibration_labels", args.calibration_labels).tolist()
+        counts = input_counts(x.reshape(len(x), -1), x_max, L, net.bias_inputs, T)
+        jobs.append(dict(base, W=net.W, S=S, T=T, counts=counts.tolist(), labels=labels, inputs=inputs, network={
+            "file": args.network, "weights": [w.tolist() for w in net.weights], "thresholds": [int(t) for t in net.thresholds],
+            "bias_inputs": net.bias_inputs, "quantization": net.quantization}))
+    return jobs, f"{os.path.basename(args.network)}, {jobs[0]['inputs']}"
+
+
 @command("python -m reports.network", usage=(ValueError,))
 def main(argv=None):
     args = parse_args(argv)
-    allocs = [parse_alloc(a) for a in args.alloc] if args.alloc else ALLOCATIONS
-    for W, S, T in allocs:
-        CoreParams(W, S, T, 64, args.hidden)
     for name in ("hidden", "epochs", "energy_images", "max_lanes"):
         if getattr(args, name) < 1:
             raise ParamError(name, getattr(args, name), ">= 1")
@@ -203,21 +287,30 @@ def main(argv=None):
         raise ParamError("images", args.images, "0 (all) or more")
     load_coefficients(TARGETS[args.target].family, args.coefficients)
     cache = os.path.join(args.out, "cache")
-    jobs = [dict(W=W, S=S, T=T, hidden=args.hidden, epochs=args.epochs, images=args.images,
-                 energy_images=args.energy_images, max_lanes=args.max_lanes, target=args.target,
-                 coefficients=args.coefficients, calibration=args.calibration, seed=args.seed,
-                 cache=cache, out=args.out) for W, S, T in allocs]
+    base = dict(images=args.images, energy_images=args.energy_images, max_lanes=args.max_lanes, target=args.target,
+                coefficients=args.coefficients, calibration=args.calibration, seed=args.seed, cache=cache, out=args.out)
+    if args.network:
+        jobs, title = network_jobs(args, base)
+    else:
+        allocs = [parse_alloc(a) for a in args.alloc] if args.alloc else ALLOCATIONS
+        for W, S, T in allocs:
+            CoreParams(W, S, T, 64, args.hidden)
+        jobs = [dict(base, W=W, S=S, T=T, hidden=args.hidden, epochs=args.epochs) for W, S, T in allocs]
+        title = f"Digits MLP (64-{args.hidden}-10)"
     with executor(args.dask, args.workers) as pool:
-        print(f"{len(jobs)} allocations: train, RTL chains, gate-level chains", file=sys.stderr, flush=True)
+        print(f"{len(jobs)} allocations: {'import' if args.network else 'train'}, RTL chains, gate-level chains",
+              file=sys.stderr, flush=True)
         results = run_jobs(run_allocation, jobs, pool, os.path.join(cache, "network"), MEASURE_SOURCES + SOURCES,
-                           lambda j, r: (f"{r['W']}/{r['S']}/{r['T']}: QNN {100 * r['qnn_accuracy']:.1f} %, "
-                                         f"SNN {100 * r['snn_accuracy']:.1f} %, {r['snn_pj']:.0f} / {r['qnn_pj']:.0f} pJ"))
+                           lambda j, r: (f"{r['W']}/{r['S']}/{r['T']}: QNN {pct(r['qnn_accuracy'])}, "
+                                         f"SNN {pct(r['snn_accuracy'])}, {r['snn_pj']:.0f} / {r['qnn_pj']:.0f} pJ"))
     text = markdown(results)
-    files = {"network.json": json.dumps(results, indent=1),
-             "network.md": "# Digits MLP (64-{h}-10) on generated cores\n\n{t}\n".format(h=args.hidden, t=text)}
-    plot(results, files)
+    files = {"network.json": json.dumps(results, indent=1), "network.md": f"# {title} on generated cores\n\n{text}\n"}
+    plot(results, files, title)
     write_files("out", args.out, files)
     print(text)
+    for r in results:
+        if float_report(r):
+            print(f"{r['W']}/{r['S']}/{r['T']}: the float network against its twins\n{describe(float_report(r))}")
     print(f"written: {args.out}/network.json / .md / .png", file=sys.stderr)
     return 0
 

