@@ -196,13 +196,14 @@ def plot(results, files, title):
         ax.plot(labels, [r["snn_pj"] / 1e3 for r in results], marker="o", label="SNN chain, measured nJ")
         ax.plot(labels, [r["qnn_pj"] / 1e3 for r in results], marker="s", label="QNN chain, measured nJ")
         acc = ax.twinx()
-        series = [("SNN", "o--", "C2", [r["snn_accuracy"] for r in results]),
-                  ("QNN", "s--", "C3", [r["qnn_accuracy"] for r in results]),
-                  ("float", "^:", "C4", [(float_report(r) or {}).get("accuracy", {}).get("float") for r in results])]
+        series = [("SNN accuracy", "o--", "C2", [r["snn_accuracy"] for r in results]),
+                  ("QNN accuracy", "s--", "C3", [r["qnn_accuracy"] for r in results]),
+                  ("float accuracy", "^:", "C4", [(float_report(r) or {}).get("accuracy", {}).get("float") for r in results])]
+        series = [s for s in series if None not in s[3]] or [      # no labels: how often the twins agree
+            ("QNN/SNN class agreement", "o--", "C2", [r["agreement"] for r in results])]
         for name, style, color, values in series:
-            if None not in values:
-                acc.plot(labels, [100 * v for v in values], style, color=color, label=f"{name} accuracy %")
-        acc.set_ylabel("accuracy (%)")
+            acc.plot(labels, [100 * v for v in values], style, color=color, label=f"{name} %")
+        acc.set_ylabel("%")
         acc.legend(loc="lower right")
         ax.set(xlabel="allocation W/S/T", ylabel="energy per inference (nJ)", title=f"{title} on generated cores")
 

@@ -116,6 +116,18 @@ def test_report_end_to_end_trained_and_as_a_float_nir_graph(tmp_path, capsys):
     assert (tmp_path / "out" / "network.png").stat().st_size > 1000
 
 
+def test_a_network_without_data_is_measured_on_seeded_random_inputs(tmp_path):
+    """`--network` without --calibration-data: --images random input counts in 0..L (seeded),
+    the always-on inputs at T; no labels, so no accuracies (the twins' agreement only)."""
+    (tmp_path / "n.json").write_text(json.dumps({"W": 4, "S": 2, "T": 2, "bias_inputs": 1, "layers": [
+        {"weights": [[1, -2, 3], [0, 1, -1]], "threshold": 2}]}))
+    jobs, title = network.network_jobs(network.parse_args(["--network", str(tmp_path / "n.json"), "--images", "40"]), {})
+    counts = np.array(jobs[0]["counts"])
+    assert counts.shape == (40, 3) and (counts[:, 2] == 2).all() and counts[:, :2].min() == 0 and counts[:, :2].max() == 6
+    assert jobs[0]["labels"] is None and title == "n.json, 40 random inputs (seed 0)"
+    assert network.network_jobs(network.parse_args(["--network", str(tmp_path / "n.json"), "--images", "40"]), {})[0] == jobs
+
+
 def test_bad_allocation_is_a_usage_error(capsys):
     assert network.main(["--alloc", "8-1-4"]) == 2
     assert "--alloc '8-1-4': legal is W/S/T" in capsys.readouterr().err
