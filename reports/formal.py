@@ -37,7 +37,6 @@ PROG = "python -m reports.formal"
 CORES = {"snn": SNNCore, "qnn": QNNCore}
 TARGETS = ("core", "chain", "link")
 SOLVER = "z3"
-CHAIN_THRESHOLDS = (2, 2)       # a chain's thresholds are built into its gateware: fixed here
 LINK_PROPERTY = "receiver: after any bytes, errors and overruns, the timeout gap and every result taken, " \
                 "it is hunting and receives the next valid frame (code, seq, payload)"
 
@@ -87,11 +86,21 @@ def run(harness, mode, depth, timeout=900):
         return status, seconds, vcd
 
 
+def chain_params(p):
+    """A chain's two layers: n_in -> n_out -> n_out."""
+    return [p, CoreParams(p.W, p.S, p.T, p.n_out, p.n_out)]
+
+
+def chain_thresholds(kind, params):
+    """A chain's thresholds are built into its gateware, so fixed: half of each layer's largest drive."""
+    return [max(1, q.n_in * q.w_max * (q.K if kind == "snn" else q.L) // 2) for q in params]
+
+
 def chain_of(kind, p, seed):
-    """Two cores in series: n_in -> n_out -> n_out, fixed thresholds."""
-    params = [p, CoreParams(p.W, p.S, p.T, p.n_out, p.n_out)]
+    """Two cores in series (weights seeded `seed`, `seed + 1`)."""
+    params = chain_params(p)
     weights = [make_weights(q, None, seed + i)[0] for i, q in enumerate(params)]
-    return Chain(kind, params, weights, CHAIN_THRESHOLDS)
+    return Chain(kind, params, weights, chain_thresholds(kind, params))
 
 
 def plan(params, kinds, targets, props, seed):
@@ -112,7 +121,7 @@ def plan(params, kinds, targets, props, seed):
                                  lambda m=make: Harness(m(), "latency")))
         if "chain" in targets:
             chain = lambda k=kind: chain_of(k, params, seed)
-            second = KINDS[kind].beat_cycles(chain().params[1])
+            second = KINDS[kind].beat_cycles(chain_params(params)[1])
             for prop in ("stream", "beats", "reset"):
                 if prop in props:
                     jobs.append((f"{kind} chain", prop, PROPERTIES[prop], "prove", beat + second + 1,
@@ -121,8 +130,8 @@ def plan(params, kinds, targets, props, seed):
                 # bounded: from reset, one whole inference (T worst-case beats) into the first core
                 # and the last beat through the second
                 depth = (params.T if kind == "snn" else 1) * beat + second + 2
-                jobs.append((f"{kind} chain", "twin", PROPERTIES["twin"] + f" (thresholds fixed at "
-                             f"{CHAIN_THRESHOLDS}, built into the chain)", "bmc", depth,
+                jobs.append((f"{kind} chain", "twin", PROPERTIES["twin"] + " (thresholds built into the chain: "
+                             f"{chain_thresholds(kind, chain_params(params))})", "bmc", depth,
                              lambda c=chain: Harness(c(), "twin")))
     if "link" in targets:
         jobs.append(("link", "receiver", LINK_PROPERTY, "prove", 16, ReceiverHarness))
