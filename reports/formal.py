@@ -165,8 +165,9 @@ def parse_args(argv):
     ap = UsageParser(prog=PROG, description=__doc__.split("\n\n")[0])
     add_core_options(ap, W=2, S=2, T=2, n_in=3, n_out=2)
     ap.add_argument("--kind", choices=("snn", "qnn", "both"), default="both", help="which cores (default both)")
-    ap.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS),
-                    help="the cores, a chain of two, the host link's receiver (default all)")
+    ap.add_argument("--targets", nargs="+", choices=TARGETS, default=["core", "link"],
+                    help="the cores, a chain of two (n_in -> n_out -> n_out; its bmc over a whole "
+                         "inference is slow beyond W=2 S=1 T=2 2x2), the host link's receiver (default core link)")
     ap.add_argument("--props", nargs="+", choices=sorted(PROPERTIES), default=list(PROPERTIES),
                     help="properties of the cores and chains (default all)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per property (default 1800)")
