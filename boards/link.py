@@ -16,6 +16,7 @@ error answer; a command with the code and seq of the last one it ran gets that a
 """
 
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import data, stream, wiring
@@ -137,6 +138,9 @@ class FrameReceiver(wiring.Component):
                 with m.Else():
                     result(code)
         m.d.comb += self.busy.eq(~fsm.ongoing("HUNT") | o.valid | (pending != 0))
+        # for boards.formal's invariants (k-induction): the FSM is in one of its states, the timer in range
+        states = ("HUNT", "CODE", "SEQ", "LENGTH0", "LENGTH1", "PAYLOAD", "CHECK")
+        self.observe = SimpleNamespace(state_known=Cat(fsm.ongoing(s) for s in states).any(), timer=timer)
         return m
 
 

@@ -42,5 +42,6 @@ class Accumulate(wiring.Component):
             m.d.sync += [a.eq(v) for a, v in zip(addend, products)] + follow
         else:
             m.d.comb += follow
+        self.addends = addend        # what is added to each lane's membrane (gen.formal checks the sum's width)
         m.d.comb += [self.sum[l].eq(self.acc[l] + addend[l]) for l in lanes]
         return m

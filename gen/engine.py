@@ -28,6 +28,8 @@ The registered stage 0 keeps the scanner out of the memory-address path: that pa
 limited a 64-input core to 24 MHz on an iCE40 UP5K.
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 
@@ -146,4 +148,9 @@ class EventCore(wiring.Component):
                 with m.Else():
                     m.d.sync += fire_bit.eq(fire_bit - 1)
         assert tuple(fsm.encoding) == STATES
+        # the state that gen.formal's invariants relate to its reference (k-induction needs them)
+        self.observe = SimpleNamespace(**{s.lower(): fsm.ongoing(s) for s in STATES}, t=t, primed=primed, drained=drained, read_valid=read_valid,
+                                       event_valid=event_valid, out_valid=out_valid, last=last, queue=queue,
+                                       synapses=synapses, membranes=membranes, fire_bit=fire_bit,
+                                       fire_group=fire_group, issue_group=issue_group)
         return m

@@ -19,7 +19,7 @@ class MembraneBank(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        acc = [Signal(signed(p.acc_width), name=f"acc{o}") for o in range(p.n_out)]
+        acc = self.acc = [Signal(signed(p.acc_width), name=f"acc{o}") for o in range(p.n_out)]   # read by gen.formal
         for l in range(p.lanes):
             m.d.comb += self.lane[l].eq(Array(acc[g * p.lanes + l] for g in range(p.groups))[self.sel])
         for g in range(p.groups):
