@@ -19,8 +19,8 @@ from .params import ParamError
 INT64 = np.iinfo(np.int64)
 
 
-def load_int_array(name, path):
-    """An integer array from the .npy file `path` (given as option `name`), as int64."""
+def load_npy(name, path):
+    """The one array in the .npy file `path` (given as option `name`); pickles refused."""
     try:
         a = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -31,6 +31,12 @@ def load_int_array(name, path):
     if not isinstance(a, np.ndarray):       # an .npz archive
         a.close()
         raise ParamError(name, path, text="{name} {value}: an .npz archive: legal is one .npy array")
+    return a
+
+
+def load_int_array(name, path):
+    """An integer array from the .npy file `path` (given as option `name`), as int64."""
+    a = load_npy(name, path)
     if a.dtype.kind not in "iu":
         raise ParamError(name, path, text="{name} {value}: has dtype {dtype}: legal is an integer array", dtype=a.dtype)
     if a.dtype.kind == "u" and a.size and a.max() > INT64.max:
@@ -42,16 +48,7 @@ def load_int_array(name, path):
 def load_float_array(name, path):
     """A finite numeric array with a leading sample axis (N, ...) from the .npy file `path`
     (given as option `name`), as float64: inputs such as calibration data."""
-    try:
-        a = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ParamError(name, path, text="{name} {value}: no such file") from None
-    except (OSError, ValueError, EOFError) as e:
-        why = "the file is empty" if isinstance(e, EOFError) else e
-        raise ParamError(name, path, text="{name} {value}: not a readable .npy array ({why})", why=why) from None
-    if not isinstance(a, np.ndarray):
-        a.close()
-        raise ParamError(name, path, text="{name} {value}: an .npz archive: legal is one .npy array")
+    a = load_npy(name, path)
     if a.dtype.kind not in "iuf" or a.ndim < 2 or not len(a):
         raise ParamError(name, path, text="{name} {value}: has dtype {dtype} and shape {shape}: legal is a "
                          "numeric array of shape (N, inputs...), N >= 1", dtype=a.dtype, shape=a.shape)
