@@ -28,7 +28,7 @@ import numpy as np
 
 from sim.network import Network
 from sim.quantize import FloatLayer, compare, quantize
-from sim.params import RANGES, ParamError
+from sim.params import RANGES, ParamError, weight_range
 from sim.validate import integer, integer_array, load_float_array, load_int_array
 from sim.validate import load_json as load_json_file
 
@@ -62,7 +62,7 @@ def load_json(path):
 
 
 def check(net):
-    lo, hi = (-1, 1) if net.W == 1 else (-(2 ** (net.W - 1)), 2 ** (net.W - 1) - 1)
+    lo, hi = weight_range(net.W)
     for i, (w, t) in enumerate(zip(net.weights, net.thresholds)):
         if w.ndim != 2 or not w.size or w.min() < lo or w.max() > hi or (net.W == 1 and (w == 0).any()):
             raise ParamError(f"layer {i}: weights must be a 2-d array of W={net.W}-bit values ({lo}..{hi})")
@@ -191,7 +191,7 @@ def _leak(node):
 def is_integer(layers, W):
     """Whether float layers are already a core network at W bits: integer weights in range,
     integer thresholds, no bias."""
-    lo, hi = (-1, 1) if W == 1 else (-(2 ** (W - 1)), 2 ** (W - 1) - 1)
+    lo, hi = weight_range(W)
     return all(l.bias is None and np.array_equal(l.weight, np.round(l.weight)) and l.weight.min() >= lo
                and l.weight.max() <= hi and (W > 1 or np.all(l.weight != 0)) and l.threshold == round(l.threshold)
                for l in layers)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .params import CoreParams
+from .params import CoreParams, weight_range
 from .twin import qnn_forward, snn_forward, twin_condition
 
 PIXEL_MAX = 16
@@ -95,7 +95,7 @@ def predict(outputs):
 def _quantize_weights(w, W):
     """Integer weights and their scale: max|w| over the W-bit range for W >= 4; for 1 and
     2 bits, mean|w| (max-scaling would round most weights of a 2-bit layer to zero)."""
-    w_max = 1 if W == 1 else 2 ** (W - 1) - 1
+    w_max = weight_range(W)[1]
     spread = float(np.abs(w).max()) if W > 2 else float(np.abs(w).mean())
     scale = max(spread, 1e-8) / w_max
     if W == 1:

@@ -75,6 +75,11 @@ def check_int(name, value, lo, hi):
         raise ParamError(name, value, f"an integer in {lo}..{hi}", "{name} {value!r} is out of range: legal is {legal}")
 
 
+def weight_range(W):
+    """(lowest, highest) W-bit weight: two's complement, or -1/+1 for W = 1 (no zero)."""
+    return (-1, 1) if W == 1 else (-(2 ** (W - 1)), 2 ** (W - 1) - 1)
+
+
 @dataclass(frozen=True)
 class CoreParams:
     W: int
@@ -126,11 +131,11 @@ class CoreParams:
     # --- weights ---
     @property
     def w_min(self):
-        return -1 if self.W == 1 else -(2 ** (self.W - 1))
+        return weight_range(self.W)[0]
 
     @property
     def w_max(self):
-        return 1 if self.W == 1 else 2 ** (self.W - 1) - 1
+        return weight_range(self.W)[1]
 
     def check_weights(self, weights):
         """Validate an (n_out, n_in) integer weight array; returns it as int64."""

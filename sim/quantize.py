@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from .network import Network, encode_spikes, predict
-from .params import ParamError
+from .params import ParamError, weight_range
 
 QUANTILES = (1.0, 0.999, 0.995, 0.99, 0.98, 0.95, 0.9)
 
@@ -74,13 +74,9 @@ def input_counts(x, x_max, L, bias_inputs=0, T=1):
     return np.concatenate([n, np.full((len(n), bias_inputs), T, np.int64)], axis=1)
 
 
-def _w_max(W):
-    return 1 if W == 1 else 2 ** (W - 1) - 1
-
-
 def _layer(l, W, unit, quantile=1.0):
     """(integer weights, integer threshold, rounded bias per step or None, step) of one layer."""
-    w_max, a = _w_max(W), np.abs(l.weight)
+    w_max, a = weight_range(W)[1], np.abs(l.weight)
     clip = float(np.quantile(a, quantile)) if W > 2 else float(a.mean())
     step = max(clip, 1e-12) / w_max
     q = np.where(l.weight >= 0, 1, -1) if W == 1 else np.clip(np.round(l.weight / step), -w_max - 1, w_max)
@@ -103,7 +99,7 @@ def _split(total, parts):
 def quantize(layers, W, S, T, x=None):
     """The integer Network (with relays and `bias_inputs`) for float `layers` at W, S, T;
     the scales from the weights alone, or fitted to calibration inputs x (N, n_in)."""
-    K, L, w_max = 2 ** S - 1, T * (2 ** S - 1), _w_max(W)
+    K, L, w_max = 2 ** S - 1, T * (2 ** S - 1), weight_range(W)[1]
     x_max = 1.0 if x is None else max(float(np.max(x)), 1e-12)
     float_c = float_counts(layers, x, S, T) if x is not None else None
     a = None if x is None else input_counts(x, x_max, L)
