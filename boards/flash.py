@@ -14,15 +14,12 @@ from sim.validate import check_out_dir
 
 from .bitstream import BOARDS, PROGRAMMERS, board_platform, build_board, program
 
-CORE = {"W": 8, "S": 2, "T": 2, "n_in": 64, "n_out": 16}     # the defaults without --network
-
 
 def parse_args(argv):
     ap = UsageParser(prog="python -m boards.flash", description=__doc__.split("\n\n")[0])
     ap.add_argument("--board", default="icebreaker",
                     help="icebreaker (default), ulx3s, or any amaranth-boards platform as module:Class")
     add_core_options(ap, 8, 2, 2)
-    ap.set_defaults(**{k: None for k in CORE})      # --network takes them from its file: given ones conflict
     ap.add_argument("--network", metavar="FILE", help="a trained network (.json from reports.network, or .nir) "
                     "as a chain of SNN cores, in place of one core; W, S, T come from the file, or from "
                     "--W/--S/--T where it has none (a float NIR graph is quantized to W bits)")
@@ -38,7 +35,7 @@ def parse_args(argv):
 @command("python -m boards.flash")
 def main(argv=None):
     args = parse_args(argv)
-    given = [k for k in ("n_in", "n_out") if getattr(args, k) is not None]
+    given = [k for k in ("n_in", "n_out") if k in args.given]
     if args.network:        # W, S, T fill in what the file lacks and must agree with it (gen.nirgraph)
         from gen.nirgraph import load_network
         network = load_network(args.network, **network_bits(args))
@@ -48,8 +45,6 @@ def main(argv=None):
         raise ParamError("network", args.network, text="{name} {value} sets {ruled}; drop {given}",
                          ruled=", ".join(f"{k}={ruled[k]}" for k in given),
                          given=" ".join(f"{option(k)} {getattr(args, k)}" for k in given))
-    for k, default in CORE.items():
-        setattr(args, k, default if getattr(args, k) is None else getattr(args, k))
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
     check_out_dir("out", args.out)
     if args.baud < 1200:

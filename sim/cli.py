@@ -70,9 +70,10 @@ def add_network_options(ap):
 
 
 def network_bits(args):
-    """The keyword arguments of gen.nirgraph.load_network from parsed options."""
-    return {"W": args.W, "S": args.S, "T": args.T, "calibration": args.calibration_data,
-            "labels": args.calibration_labels}
+    """The keyword arguments of gen.nirgraph.load_network from parsed options: W, S and T only
+    where the command line gave them (a tool's defaults must not contradict the file)."""
+    return {**{k: getattr(args, k) if k in args.given else None for k in ("W", "S", "T")},
+            "calibration": args.calibration_data, "labels": args.calibration_labels}
 
 
 def message(error):
