@@ -16,6 +16,8 @@ queue. A chain's reference is its layers' references in series.
 from amaranth.asserts import AnyConst, AnySeq
 from amaranth.hdl import Array, Assert, Assume, Cat, Cover, Elaboratable, Fragment, Module, Mux, ResetSignal, Signal, signed
 
+from sim.beats import KINDS
+
 from .chain import Chain
 
 # property name -> what it asserts (one SymbiYosys job each)
@@ -195,19 +197,17 @@ class Harness(Elaboratable):
         output handshake comes exactly at the formula's count (cycles from input handshake to
         output handshake), and never later."""
         p, inp = core.params, core.stream_in
-        if self.kind == "snn":
-            events = sum((inp.payload[j][b] for j in range(p.n_in) for b in range(p.S)), start=0)
-            steps, most = p.S, p.n_in * p.S
+        if self.kind == "snn":      # the manifest's formulas (sim.params), on the beat's event count
+            cycles = p.snn_cycles(sum((inp.payload[j][b] for j in range(p.n_in) for b in range(p.S)), start=0))
         else:
-            events = sum((inp.payload[j].any() for j in range(p.n_in)), start=0)
-            steps, most = p.B, p.n_in
-        bound = p.groups * (most + steps) + p.overhead(self.kind)
+            cycles = p.qnn_cycles(sum((inp.payload[j].any() for j in range(p.n_in)), start=0))
+        bound = KINDS[self.kind].beat_cycles(p)
         expected = Signal(range(bound + 1), name="expected")
         timer = Signal(range(bound + 2), name="timer")
         active, clean = Signal(name="active"), Signal(name="clean")
         ready = core.stream_out.ready
         with m.If(took):
-            m.d.sync += [expected.eq(p.groups * (events + steps) + p.overhead(self.kind)), timer.eq(1),
+            m.d.sync += [expected.eq(cycles), timer.eq(1),
                          active.eq(1), clean.eq(ready)]
         with m.Else():
             m.d.sync += clean.eq(clean & ready)

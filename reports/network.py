@@ -37,14 +37,13 @@ from sim.cli import UsageParser, add_network_options, command, network_bits, opt
 from sim.energy import HARDWARE, OpEnergy, Scenario, evaluate, load_calibration, s_ace
 from sim.network import Network, encode_counts, encode_spikes, evaluate_counts, load_digits_split, train
 from sim.beats import KINDS, timeout_cycles
+from sim.files import write_files
 from sim.params import CoreParams, ParamError
 from sim.quantize import describe, input_counts
 from sim.validate import load_float_array, load_int_array
 
 from .activity import parse_saif, toggle_counts
 from .cli import add_executor_options
-from sim.files import write_files
-
 from .figure import figure
 from .flow import TARGETS
 from .gatelevel import gate_netlist, run_checked
