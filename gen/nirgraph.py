@@ -1,6 +1,6 @@
 """A trained network in and out of the generator: our JSON file, and NIR graphs.
 
-JSON: {"W", "S", "T", "layers": [{"weights": [[..]], "threshold": int}, ..]}.
+JSON: `sim.netfile` (save_json, load_json and check are that module's, used here).
 
 NIR (the `nir` package): export writes Input -> (Linear -> IF) per layer -> Output, with
 the integer weights as a Linear's weight, the threshold as the IF's v_threshold (r = 1,
@@ -22,55 +22,13 @@ The cores reset by subtraction, so an imported IF node runs with that reset (NIR
 resets to v_reset; the note is in the README).
 """
 
-import json
-
 import numpy as np
 
+from sim.netfile import check, load_json, save_json  # noqa: F401 (save_json: this module's writer)
 from sim.network import Network
 from sim.quantize import FloatLayer, compare, quantize
 from sim.params import RANGES, ParamError, weight_range
-from sim.validate import integer, integer_array, load_float_array, load_int_array
-from sim.validate import load_json as load_json_file
-
-
-def save_json(net, S, T, path):
-    with open(path, "w") as f:
-        json.dump({"W": net.W, "S": S, "T": T, "bias_inputs": net.bias_inputs, "layers": [{"weights": w.tolist(), "threshold": int(t)}
-                                                          for w, t in zip(net.weights, net.thresholds)]}, f)
-
-
-def load_json(path):
-    """(Network, S, T) from our JSON file. Every value must be a JSON integer: a float
-    (0.7, 4.9, even 5.0), NaN, Infinity or an integer beyond int64 is refused, not truncated."""
-    data = load_json_file("network", path)
-    try:
-        if not isinstance(data, dict) or not isinstance(data.get("layers"), list) or not data["layers"]:
-            raise ValueError('the top level must be an object with "W", "S", "T" and a non-empty "layers" list')
-        W, S, T = (integer(k, data[k], *RANGES[k]) for k in ("W", "S", "T"))
-        weights, thresholds = [], []
-        for i, layer in enumerate(data["layers"]):
-            if not isinstance(layer, dict):
-                raise ValueError(f"layer {i} is not an object")
-            weights.append(integer_array(f"layer {i} weights", layer["weights"]))
-            thresholds.append(integer(f"layer {i} threshold", layer["threshold"], 1))
-        bias_inputs = integer("bias_inputs", data.get("bias_inputs", 0), 0)
-    except KeyError as e:
-        raise ParamError("network", path, text="{name} {value}: not a network file (no key {key})", key=e) from None
-    except (ValueError, TypeError) as e:
-        raise ParamError("network", path, text="{name} {value}: not a network file ({why})", why=e) from None
-    return check(Network(weights, thresholds, W, bias_inputs)), S, T
-
-
-def check(net):
-    lo, hi = weight_range(net.W)
-    for i, (w, t) in enumerate(zip(net.weights, net.thresholds)):
-        if w.ndim != 2 or not w.size or w.min() < lo or w.max() > hi or (net.W == 1 and (w == 0).any()):
-            raise ParamError(f"layer {i}: weights must be a 2-d array of W={net.W}-bit values ({lo}..{hi})")
-        if t < 1:
-            raise ParamError(f"layer {i}: threshold {t} is out of range: legal is a positive integer")
-        if i and w.shape[1] != net.weights[i - 1].shape[0]:
-            raise ParamError(f"layer {i}: fan-in {w.shape[1]} does not match layer {i - 1}'s {net.weights[i - 1].shape[0]} neurons")
-    return net
+from sim.validate import integer, load_float_array, load_int_array
 
 
 def export_nir(net, path, S=1, T=1):
