@@ -35,7 +35,8 @@ import numpy as np
 from gen.chain import Chain
 from sim.cli import UsageParser, add_network_options, command, network_bits, option
 from sim.energy import HARDWARE, OpEnergy, Scenario, evaluate, load_calibration, s_ace
-from sim.network import Network, encode_counts, encode_spikes, evaluate_counts, load_digits_split, train
+from sim.datasets import load_digits_split
+from sim.network import Network, encode_counts, encode_spikes, evaluate_counts, train
 from sim.beats import KINDS, timeout_cycles
 from sim.files import write_files
 from sim.params import CoreParams, ParamError
@@ -53,7 +54,7 @@ from .pricing import energy, load_coefficients
 
 ALLOCATIONS = [(8, 1, 4), (8, 2, 2), (8, 4, 1), (8, 1, 8), (8, 2, 4), (8, 4, 2), (8, 8, 1),
                (1, 1, 4), (2, 1, 4), (4, 1, 4)]
-SOURCES = ["sim/network.py", "reports/network.py"]      # besides the measurement's own
+SOURCES = ["sim/network.py", "sim/datasets.py", "reports/network.py"]      # besides the measurement's own
 RANDOM_INPUTS = 100     # --network without --calibration-data: this many random inputs by default
 
 

