@@ -1,5 +1,7 @@
-"""A quantized MLP for the digits set, trained with quantization-aware training in numpy,
-and its SNN twin (the first paper's Table I method), layer by layer on the core twins.
+"""A quantized MLP for an image set (`sim.datasets`: the digits, the MNIST subset), trained
+with quantization-aware training in numpy, and its SNN twin (the first paper's Table I
+method), layer by layer on the core twins. `python -m sim.network` trains one and writes
+its network file (`sim.netfile`) with the twins' accuracy on the held-out images.
 
 Integer semantics, per layer (exactly what a chain of generated cores computes):
   QNN  a_out = clamp(floor(sum_j w[o][j] * a[j] / theta), 0, L)        (sim.twin.qnn_forward)
@@ -14,9 +16,11 @@ Training (float, straight-through estimators): weights are fake-quantized to W b
 a per-layer scale s = max|w| / w_max (mean|w| for W <= 2); activations to
 clamp(floor(z / (theta * s)), 0, L) with the integer threshold theta = round(delta / s),
 delta set once so the activations fill 0..L: the forward pass is the integer QNN itself.
-Deterministic given the seed.
+The MNIST recipe adds shifted training images, a cosine decay and a calibrated output
+threshold (`train`). Deterministic given the seed.
 """
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -27,6 +31,7 @@ from .cli import DESCRIPTIONS, UsageParser, command
 from .datasets import DATASETS, SPLIT_SEED, shifted
 from .params import RANGES, CoreParams, ParamError, check_int, weight_range
 from .twin import qnn_forward, snn_forward, twin_condition
+from .validate import check_out_dir
 
 PIXEL_MAX = DATASETS["digits"].pixel_max     # the default: the digits' pixels are 0..16
 TEMPERATURE = 8.0     # softmax scale over the full output count range 0..L
@@ -202,17 +207,32 @@ def evaluate_counts(net, counts, y, S, T):
     }
 
 
+def train_on(dataset, W, S, T, seed=0, progress=None, **options):
+    """Train on a `sim.datasets` set, on its fixed split with its recipe (`options` override
+    it), at (W, S, T). Returns the Network, the held-out images' input counts and what the
+    network file records: accuracy (QNN and SNN twins on those images, and how often the two
+    classify alike), the dataset and the training."""
+    data = DATASETS[dataset]
+    recipe = data.recipe | options
+    x, y, x_test, y_test = data.load(SPLIT_SEED)
+    L = T * (2 ** S - 1)
+    net = train(x, y, W=W, L=L, seed=seed, pixel_max=data.pixel_max, progress=progress, **recipe)
+    counts = encode_counts(x_test, L, data.pixel_max)
+    r = evaluate_counts(net, counts, y_test, S, T)
+    return net, counts, {
+        "accuracy": {"qnn": r["qnn_accuracy"], "snn": r["snn_accuracy"], "images": len(y_test),
+                     "agreement": r["agreement"]},
+        "dataset": {"name": data.name, "split_seed": SPLIT_SEED, "train": len(y), "test": len(y_test)},
+        "training": recipe | {"seed": seed}}
+
+
 def snn_cycles(net, counts, S, T, lanes):
     """Each layer's SNN core cycles per inference on input counts (N, n_in), per image:
     `CoreParams.snn_cycles` with `lanes[i]` lanes in layer i and the set spike bits of the
     layer's input beats."""
     levels, _ = net.snn(encode_spikes(counts, T), S)
-    return [p.snn_cycles(np.bitwise_count(lv).sum(axis=(-2, -1)), T)
-            for p, lv in zip(layer_params(net, S, T, lanes), levels)]
-
-
-def layer_params(net, S, T, lanes):
-    return [CoreParams(net.W, S, T, w.shape[1], w.shape[0], n) for w, n in zip(net.weights, lanes)]
+    return [CoreParams(net.W, S, T, w.shape[1], w.shape[0], n).snn_cycles(np.bitwise_count(lv).sum(axis=(-2, -1)), T)
+            for w, n, lv in zip(net.weights, lanes, levels)]
 
 
 @command("python -m sim.network", usage=(ImportError,))
@@ -234,11 +254,16 @@ def main(argv=None):
     recipe = data.recipe | {k: getattr(args, k) for k in ("hidden", "epochs") if k in args.given}
     check_int("hidden", recipe["hidden"], *RANGES["n_out"])
     check_int("epochs", recipe["epochs"], 1, 10000)
-    lanes = args.lanes or [recipe["hidden"], 10]
-    for n, lane in zip((recipe["hidden"], 10), lanes):
-        CoreParams(args.W, args.S, args.T, 1, n, lane)      # W, S, T and lanes in range
-    x, y, x_test, y_test = data.load(SPLIT_SEED)
-    L, start = args.T * (2 ** args.S - 1), time.monotonic()
+    CoreParams(args.W, args.S, args.T)        # W, S, T in range
+    sizes = [recipe["hidden"], 10]
+    lanes = args.lanes or sizes
+    if any(n < 1 or size % n for size, n in zip(sizes, lanes)):
+        raise ParamError("lanes", " ".join(map(str, lanes)), text="{name} {value}: each must divide its layer's "
+                         "neurons, {sizes}", sizes=" and ".join(map(str, sizes)))
+    if os.path.isdir(args.out):      # before a training that takes a while
+        raise ParamError("out", args.out, text="{name} {value}: a directory: legal is a file name")
+    check_out_dir("out", os.path.dirname(args.out) or ".")
+    start = time.monotonic()
     said = [start]
 
     def progress(epoch):
@@ -246,21 +271,16 @@ def main(argv=None):
             said.append(time.monotonic())
             print(f"  epoch {epoch}/{recipe['epochs']} [{said[-1] - start:.0f} s]", file=sys.stderr, flush=True)
 
-    net = train(x, y, W=args.W, L=L, seed=args.seed, pixel_max=data.pixel_max, progress=progress, **recipe)
+    net, counts, record = train_on(data.name, args.W, args.S, args.T, args.seed, progress, **recipe)
     seconds = time.monotonic() - start
-    counts = encode_counts(x_test, L, data.pixel_max)
-    r = evaluate_counts(net, counts, y_test, args.S, args.T)
     from .netfile import save_json     # sim.netfile imports this module
-    save_json(net, args.S, args.T, args.out, {
-        "accuracy": {"qnn": r["qnn_accuracy"], "snn": r["snn_accuracy"], "images": len(y_test)},
-        "dataset": {"name": data.name, "split_seed": SPLIT_SEED, "train": len(y), "test": len(y_test)},
-        "training": recipe | {"seed": args.seed}})
-    sizes = "-".join(str(n) for n in [x.shape[1]] + [w.shape[0] for w in net.weights])
-    cycles = snn_cycles(net, counts, args.S, args.T, lanes)
-    print(f"{data.name} {sizes}, W={args.W} S={args.S} T={args.T}: trained on {len(y)} images in {seconds:.0f} s "
-          f"({recipe['epochs']} epochs, seed {args.seed})")
-    print(f"  accuracy  QNN {100 * r['qnn_accuracy']:.1f} %, SNN {100 * r['snn_accuracy']:.1f} % on the "
-          f"{len(y_test)} held-out images (agreement {100 * r['agreement']:.1f} %)")
+    save_json(net, args.S, args.T, args.out, record)
+    shape = "-".join(str(n) for n in [counts.shape[1]] + [w.shape[0] for w in net.weights])
+    cycles, acc = snn_cycles(net, counts, args.S, args.T, lanes), record["accuracy"]
+    print(f"{data.name} {shape}, W={args.W} S={args.S} T={args.T}: trained on {record['dataset']['train']} images "
+          f"in {seconds:.0f} s ({recipe['epochs']} epochs, seed {args.seed})")
+    print(f"  accuracy  QNN {100 * acc['qnn']:.1f} %, SNN {100 * acc['snn']:.1f} % on the {acc['images']} held-out "
+          f"images (agreement {100 * acc['agreement']:.1f} %)")
     print("  cycles    SNN per image, mean (max): " + ", ".join(
         f"layer {i} {c.mean():.0f} ({c.max()}) with {n} lanes" for i, (c, n) in enumerate(zip(cycles, lanes))))
     print(f"  network   {args.out}")
