@@ -7,9 +7,9 @@ Integer semantics, per layer (exactly what a chain of generated cores computes):
   QNN  a_out = clamp(floor(sum_j w[o][j] * a[j] / theta), 0, L)        (sim.twin.qnn_forward)
   SNN  the same weights and threshold, inputs as S-bit levels over T steps (sim.twin.snn_forward),
        output levels of one layer straight into the next.
-Inputs: a pixel p in 0..pixel_max (16 for the digits) becomes the count
-floor(p * L / pixel_max) in 0..L; the SNN gets it
-spread evenly over the T steps, level k_t = floor((t+1)n/T) - floor(tn/T) <= K.
+Inputs: a pixel p in 0..pixel_max (16 for the digits, 255 for MNIST) becomes the count
+floor(p * L / pixel_max) in 0..L; the SNN gets it spread evenly over the T steps, level
+k_t = floor((t+1)n/T) - floor(tn/T) <= K.
 The class is the output neuron with the largest count (the lowest index on a tie).
 
 Training (float, straight-through estimators): weights are fake-quantized to W bits with
