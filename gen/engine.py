@@ -9,8 +9,9 @@ One input beat goes through an explicit FSM that sequences four components:
              Stage 1: for each of the G = n_out/lanes neuron groups, the event's
              weight row is read from the `WeightMemory` (gen/weight_memory.py) into its
              weight register (the memory reads only then). Stage 2: `Accumulate`
-             (gen/accumulate.py) adds each lane's contribution (SNN: `w << b`, adders only; QNN: `w * a`, behind a product
-             register) to the `MembraneBank` (gen/membranes.py). Zero inputs cost no
+             (gen/accumulate.py) adds each lane's contribution (SNN: `w << b`, adders
+             only; QNN: `w * a`, behind a product register) to the `MembraneBank`
+             (gen/membranes.py). Zero inputs cost no
              cycle; the first cycle only fills stage 0, and clears the membranes if the
              beat starts an inference (from registers only, so the input handshake stays
              off the membranes' enables). When no event is left, and the output register
