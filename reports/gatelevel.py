@@ -10,15 +10,16 @@ from gen.emit import verilog
 
 from .activity import gate_verilog, module_of, simulate
 from .cell_models import unsupported
-from .flow import TwinMismatch, Unsupported, synthesize
+from .flow import TwinMismatch, Unsupported, synth_script, synthesize
 
 CACHE = os.path.join("reports", "out", "cache")    # netlists, gate-level builds, measurements
 
 
 def gate_netlist(design, module, target, cache=CACHE):
-    """Synthesize a core or chain (cached by its Verilog); returns (netlist dict, .gl.v path)."""
+    """Synthesize a core or chain (cached by its Verilog and the synthesis script); returns
+    (netlist dict, .gl.v path)."""
     text = verilog(design, name=module)
-    key = hashlib.sha256(f"{target.name}\n{text}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{target.name}\n{synth_script(target, module, '')}\n{text}".encode()).hexdigest()[:16]
     workdir = os.path.join(cache, "netlists", f"{module}-{key}")
     netlist = f"{module}.{target.family}.json"
     gl = os.path.join(workdir, netlist.replace(".json", ".gl.v"))
