@@ -39,6 +39,7 @@ class Chain(wiring.Component):
         cls = {"snn": SNNCore, "qnn": QNNCore}[kind]
         self.kind, self.params, self.thresholds = kind, params, [int(t) for t in thresholds]
         self.cores = [cls(p, w) for p, w in zip(params, weights)]
+        self.multipliers = sum(c.multipliers for c in self.cores)
         first, last = self.cores[0].signature.members, self.cores[-1].signature.members
         super().__init__({cls.in_port: first[cls.in_port], cls.out_port: last[cls.out_port]})
         self.stream_in, self.stream_out = getattr(self, cls.in_port), getattr(self, cls.out_port)

@@ -26,6 +26,7 @@ class QNNCore(EventCore):
 
     def __init__(self, params, weights):
         self.fire_steps = params.B
+        self.multipliers = params.lanes     # one W x B multiply per lane (gen/accumulate.py)
         super().__init__(params, weights, {
             "threshold": In(params.theta_width),
             self.in_port: In(stream.Signature(self.in_layout(params))),

@@ -28,6 +28,7 @@ class SNNCore(EventCore):
 
     def __init__(self, params, weights):
         self.fire_steps, self.timesteps = params.S, params.T
+        self.multipliers = 0                # shifts and adds only
         self.plane_bits = (params.S - 1).bit_length()
         super().__init__(params, weights, {
             "threshold": In(params.theta_width),

