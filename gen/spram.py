@@ -14,7 +14,12 @@ from amaranth.lib.wiring import In, Out
 
 from sim.params import ParamError
 
-DEPTH, WIDTH, CELLS = 16384, 16, 4       # one SB_SPRAM256KA: 16K x 16 bits; a UP5K has 4
+DEPTH, WIDTH, CELLS = 1 << 14, 16, 4     # one SB_SPRAM256KA: 16K x 16 bits; a UP5K has 4
+
+
+def cells(params):
+    """SB_SPRAM256KA cells side by side for one weight word."""
+    return -(-params.lanes * params.W // WIDTH)
 
 
 def load_signature(params):
@@ -29,11 +34,11 @@ class SpramWeightMemory(wiring.Component):
     holds the word at `addr` two cycles after `addr` was presented with `en` high: one in
     the SPRAM's registered output, one in the weight register) plus `load`, the write
     port. A write takes the SPRAM for its cycle (it wins over a read); the engine reads
-    only in INTEGRATE, so loading while the core is idle never collides."""
+    only in INTEGRATE, so loading while the core is idle never collides. `weights` is
+    unused (the engine passes them to any weight memory): the loader writes them."""
 
     def __init__(self, params, weights=None):
-        self.params = self.check(params)
-        self.cells = -(-params.lanes * params.W // WIDTH)
+        self.params, self.cells = self.check(params), cells(params)
         super().__init__({"addr": In(range(params.n_in * params.groups)), "en": In(1),
                           "row": Out(data.ArrayLayout(params.W, params.lanes)),
                           "load": In(load_signature(params))})
@@ -64,7 +69,7 @@ class SpramWeightMemory(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p, load = self.params, self.load
-        write, address = load.we, Signal(14)
+        write, address = load.we, Signal(range(DEPTH))
         m.d.comb += address.eq(Mux(write, load.addr, self.addr))
         word = Cat(load.data, Const(0, self.cells * WIDTH - len(load.data)))
         out = [Signal(WIDTH, name=f"dataout{i}") for i in range(self.cells)]
