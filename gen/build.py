@@ -16,9 +16,13 @@ from .emit import verilog
 from .manifest import build_manifest, chain_manifest
 from .qnn import QNNCore
 from .snn import SNNCore
+from .spram import SpramWeightMemory
 from .weights import make_weights
 
 KINDS = {"snn": ("", SNNCore), "qnn": ("_qnn", QNNCore)}
+# where a core keeps its weights: block RAM (initialised by the bitstream, the engine's
+# default) or the iCE40 UP5K's SPRAM (loaded at run time through the core's `load` port)
+WEIGHT_MEMORIES = {"bram": None, "spram": SpramWeightMemory}
 RESERVED = {"clk", "rst", "threshold", "spikes_in", "spikes_out", "acts_in", "acts_out"}
 
 
@@ -34,10 +38,12 @@ def check_name(name):
     return name
 
 
-def make_cores(params, weights, kind, name):
-    """{kind: (module name, core)} for kind "snn", "qnn" or "both"."""
+def make_cores(params, weights, kind, name, weight_memory="bram"):
+    """{kind: (module name, core)} for kind "snn", "qnn" or "both", the weights in
+    `weight_memory` (a key of WEIGHT_MEMORIES; ParamError where they do not fit it)."""
     kinds = KINDS if kind == "both" else {kind: KINDS[kind]}
-    return {k: (name + suffix, cls(params, weights)) for k, (suffix, cls) in kinds.items()}
+    memory = WEIGHT_MEMORIES[weight_memory]
+    return {k: (name + suffix, cls(params, weights, memory)) for k, (suffix, cls) in kinds.items()}
 
 
 def generate_network(args):
@@ -59,20 +65,23 @@ def generate_network(args):
 
 def generate(args):
     """Build everything in memory from the `python -m gen.core` options (W, S, T, n_in,
-    n_out, lanes, kind, weights, seed, name, network, max_lanes); returns ({filename: text}, manifest)."""
+    n_out, lanes, kind, weights, seed, name, network, max_lanes, weight_memory); returns ({filename: text}, manifest)."""
     if args.network is not None:
         return generate_network(args)
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+    memory = args.weight_memory
+    if memory == "spram":
+        SpramWeightMemory.check(params)     # before the weights: a 64 Mbit random draw takes a while
     check_seed(args.seed)
     name = check_name(args.name or default_name(params))
     with progress("weights"):
         weights, source = make_weights(params, args.weights, args.seed)
-    cores = make_cores(params, weights, args.kind, name)
+    cores = make_cores(params, weights, args.kind, name, memory)
     files = {}
     for module, core in cores.values():
         files[f"{module}.v"] = verilog(core, name=module, step=lambda what: progress(f"{module}.v: {what}"))
     with progress("manifest"):
-        manifest = build_manifest(name, params, cores, weights, source)
+        manifest = build_manifest(name, params, cores, weights, source, memory)
     files[f"{name}.json"] = json.dumps(manifest, indent=2) + "\n"
     return files, manifest
 

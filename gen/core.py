@@ -21,16 +21,20 @@ def parse_args(argv):
     ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
     ap.add_argument("--kind", choices=("snn", "qnn", "both"), default="both", help="which cores to emit (default both)")
     ap.add_argument("--weights", metavar="FILE.npy", help="(n_out, n_in) integer weights; default: seeded random")
+    ap.add_argument("--weight-memory", choices=("bram", "spram"), default="bram",
+                    help="where the weights live: block RAM, initialised by the bitstream (default), or the iCE40 "
+                    "UP5K's SPRAM (lanes*W <= 64, n_in*n_out/lanes <= 16384), written at run time through the "
+                    "core's load port (see the manifest)")
     ap.add_argument("--name", help="module/file base name (default bb_w{W}s{S}t{T}_{n_in}x{n_out}[_l{lanes}])")
     ap.add_argument("--out", default="rtl", help="output directory (default rtl/)")
     args = ap.parse_args(argv)
     missing = [f"--{k}" for k in ("W", "S", "T") if getattr(args, k) is None]
     if args.network is None and missing:
         ap.error(f"the following arguments are required: {', '.join(missing)}")
-    ignored = [option(k) for k in ("n_in", "n_out", "lanes", "weights", "seed") if k in args.given]
+    ignored = [option(k) for k in ("n_in", "n_out", "lanes", "weights", "seed", "weight_memory") if k in args.given]
     if args.network is not None and ignored:
         ap.error(f"--network takes the layer sizes and weights from the file: drop {'/'.join(ignored)} "
-                 "(--max-lanes sets the lanes)")
+                 "(--max-lanes sets the lanes; a chain keeps its weights in block RAM)")
     return args
 
 
@@ -64,6 +68,8 @@ def summary(manifest, out):
         f"  cycles    SNN beat {c['snn_beat']}, inference {c['snn_inference']}; QNN beat {c['qnn_beat']}",
         f"            ({c['where']})",
         f"  weights   {m['weights']['source']}, sha256 {m['weights']['sha256'][:16]}",
+        *([f"  memory    {m['weights']['memory']}: load the weights at run time (manifest: weights.load)"]
+          if "load" in m["weights"] else []),
         f"  manifest  {os.path.join(out, m['name'] + '.json')}",
     ]
     return "\n".join(lines)

@@ -58,10 +58,10 @@ class EventCore(wiring.Component):
     event_queue, weight_memory, accumulate, membrane_bank, fire_unit = \
         EventQueue, WeightMemory, Accumulate, MembraneBank, FireUnit
 
-    def __init__(self, params, weights, signature):
-        self.params = params
-        self.weights = params.check_weights(weights)
-        super().__init__(signature)
+    def __init__(self, params, weights, signature, weight_memory=None):
+        self.params, self.weights = params, params.check_weights(weights)
+        self.weight_memory = weight_memory or self.weight_memory        # see `memory`
+        super().__init__({**signature, **self.weight_memory.core_ports(params)})
 
     def last_flag(self, t):
         """`last` is set on the output beat of the final timestep."""
@@ -74,7 +74,7 @@ class EventCore(wiring.Component):
         inp, out = self.stream_in, self.stream_out
 
         m.submodules.queue = queue = self.event_queue(*self.slot_layout())
-        m.submodules.weights = weights = self.weight_memory(p, self.weights)
+        m.submodules.weights = weights = self.memory(m)
         j, info = self.decode(queue.index, queue.word)
         m.submodules.synapses = synapses = self.accumulate(p, self.kind, len(info))
         m.submodules.membranes = membranes = self.membrane_bank(p)
@@ -156,3 +156,12 @@ class EventCore(wiring.Component):
                                        synapses=synapses, membranes=membranes, fire_bit=fire_bit,
                                        fire_group=fire_group, issue_group=issue_group)
         return m
+
+    def memory(self, m):
+        """The weight memory, a `weight_memory` component (the class attribute, or the class
+        given to the constructor: `gen.spram.SpramWeightMemory`), with the members of its
+        `core_ports` (the SPRAM's write port) connected to the core's own."""
+        weights = self.weight_memory(self.params, self.weights)
+        for name in self.weight_memory.core_ports(self.params):
+            wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(weights, name))
+        return weights

@@ -38,7 +38,7 @@ class SerialHarness(wiring.Component):
         inp, out = core.stream_in, core.stream_out
         n = len(inp.payload.as_value())
         k = min(n, self.max_inputs)
-        shift_in = Signal(k + len(core.threshold))
+        shift_in = self.shift_in = Signal(k + len(core.threshold))
         payload = out.payload.as_value()
         width = min(len(payload), self.max_outputs)
         shift_out = Signal(width)
@@ -55,3 +55,23 @@ class SerialHarness(wiring.Component):
             self.sdo.eq(shift_out[0]), self.in_ready.eq(inp.ready), self.out_valid.eq(out.valid),
         ]
         return m
+
+
+class LoadingHarness(SerialHarness):
+    """SerialHarness for a core with its weights in SPRAM (`gen.spram`): an eighth pin,
+    `load`, is the write enable of the core's `load` port, whose word and address repeat
+    the input register's bits like the payload does."""
+
+    load: In(1)
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        load, k = self.core.load, min(len(self.core.stream_in.payload.as_value()), self.max_inputs)
+        word = Cat(load.data, load.addr)
+        m.d.comb += [word.eq(Cat(self.shift_in[i % k] for i in range(len(word)))), load.we.eq(self.load)]
+        return m
+
+
+def harness(core):
+    """The harness for `core`: a LoadingHarness where it has a `load` port."""
+    return (LoadingHarness if "load" in core.signature.members else SerialHarness)(core)

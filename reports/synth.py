@@ -21,7 +21,7 @@ from sim.validate import check_out_dir
 
 from .cli import add_build_options, check_clock
 from .flow import FlowError
-from .implementation import build
+from .implementation import build, check_memory
 
 PROG = "python -m reports.synth"
 RESOURCES = ("lut4", "ff", "carry", "bram", "dsp")
@@ -31,19 +31,23 @@ def parse_args(argv):
     ap = UsageParser(prog=PROG, description=__doc__.split("\n\n")[0])
     add_core_options(ap, required=True)
     ap.add_argument("--kind", choices=("snn", "qnn", "both"), default="both", help="which core (default both)")
+    ap.add_argument("--weight-memory", choices=("bram", "spram"), default="bram",
+                    help="where the core's weights live: block RAM (default) or, on the iCE40 UP5K, SPRAM "
+                    "(written at run time; see python -m gen.core --help)")
     add_build_options(ap)
     return ap.parse_args(argv)
 
 
 def table(results):
-    head = "| core | BB | " + " | ".join(RESOURCES) + " | harness lut4/ff | device use | Fmax MHz (constraint) | critical path |"
+    resources = RESOURCES + (("spram",) if any(r["core"].get("spram") for r in results) else ())
+    head = "| core | BB | " + " | ".join(resources) + " | harness lut4/ff | device use | Fmax MHz (constraint) | critical path |"
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         util = ", ".join(f"{k} {v['used']}/{v['available']} ({v['percent']} %)"
-                         for k, v in r["placed"]["utilization"].items() if v["class"] in ("logic cells", "lut4", "bram", "dsp"))
+                         for k, v in r["placed"]["utilization"].items() if v["class"] in ("logic cells", "lut4", "bram", "dsp", "spram"))
         path = r["placed"]["critical_paths"][0] if r["placed"]["critical_paths"] else {}
         crit = f"{path.get('start')} -> {path.get('end')}, {path.get('delay_ns')} ns, {path.get('logic_levels')} levels" if path else ""
-        rows.append(f"| {r['module']} | {r['BB']} | " + " | ".join(str(r["core"][k]) for k in RESOURCES)
+        rows.append(f"| {r['module']} | {r['BB']} | " + " | ".join(str(r["core"][k]) for k in resources)
                     + f" | {r['harness']['lut4']}/{r['harness']['ff']} | {util} | "
                     f"{r['fmax_mhz']} ({r['freq_constraint_mhz']:g}) | {crit} |")
     return "\n".join(rows)
@@ -61,15 +65,17 @@ def write_report(results, folder, stem, title):
 def main(argv=None):
     args = parse_args(argv)
     params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+    check_memory(params, args.target, args.weight_memory)
     check_clock(args.freq)
     check_out_dir("out", args.out)
-    name = default_name(params)
+    name = default_name(params) + ("_spram" if args.weight_memory == "spram" else "")
     folder = os.path.join(args.out, name)
     results, status = [], 0
     for kind in (("snn", "qnn") if args.kind == "both" else (args.kind,)):
         print(f"[{kind}] synthesizing and placing {name} for {args.target} ...", file=sys.stderr, flush=True)
         try:
-            results.append(build(kind, params, args.target, args.freq, args.seed, os.path.join(folder, args.target)))
+            results.append(build(kind, params, args.target, args.freq, args.seed, os.path.join(folder, args.target),
+                                 args.weight_memory))
         except (ParamError, FlowError) as e:     # the other core may still build
             report(PROG, e)
             status = max(status, exit_status(e))

@@ -14,6 +14,9 @@ from amaranth.back import verilog
 from gen.engine import STATES
 from gen.testbench import runner
 from gen.testbench.runner import SIMULATORS
+from gen.weights import weight_words
+from reports import cell_models
+from reports.activity import FAMILY_DEFINES
 from sim.beats import KINDS, QNN, SNN, timeout_cycles
 from sim.evidence import require_evidence, spread_threshold
 from sim.stimulus import activations, firing_weights, spike_train
@@ -33,9 +36,13 @@ def simulator():
 
 
 def build(core, module, sim):
-    """Emit `core` as `module`, build it for `sim` (cached); returns the build directory."""
-    text = verilog.convert(core, name=module)
-    return runner.build(module, {f"{module}.v": text}, os.path.join(CACHE, sim), sim=sim)
+    """Emit `core` as `module`, build it for `sim` (cached); returns the build directory. A
+    core with its weights in SPRAM (a `load` port) is built with the iCE40 cell models."""
+    sources, args = {f"{module}.v": verilog.convert(core, name=module)}, None
+    if "load" in core.signature.members:
+        sources["cells_ice40.v"] = cell_models.library("ice40")
+        args = runner.BUILD_ARGS[sim] + FAMILY_DEFINES["ice40"]
+    return runner.build(module, sources, os.path.join(CACHE, sim), sim=sim, args=args)
 
 
 def run(build_dir, module, case, sim):
@@ -159,11 +166,14 @@ def typical_coverage(kind, p, phases):
                             min_firing=0.08, min_mid=0.1)      # measured: >= 9.8 % and 13 %
 
 
-def make_case(kind, p, weights, seed):
+def make_case(kind, p, weights, seed, load=False):
+    """The case; with `load`, it starts by writing the weights' memory image through the
+    core's `load` port (a core whose weights are in SPRAM)."""
     k = KINDS[kind]
     phases = CASES[kind](p, weights, seed)
     firing, mid = typical_coverage(kind, p, phases)
     return {
+        **({"load": hexes(weight_words(p, weights))} if load else {}),
         "coverage": {"firing": firing, "mid": mid},
         "kind": kind, "seed": seed, "fsm_states": list(STATES), "in": k.in_port, "out": k.out_port,
         "n_out": p.n_out, "field_bits": k.bits(p.S, p.T),

@@ -60,6 +60,18 @@ def test_manifest_contents(tmp_path):
     assert f"module {name}(" in verilog and "spikes_out__payload" in verilog
 
 
+def test_spram_core_has_a_load_port_and_says_so(tmp_path, capsys):
+    assert run(tmp_path, "--W", 4, "--S", 1, "--T", 2, "--n-in", 7, "--n-out", 6, "--lanes", 2,
+               "--weight-memory", "spram") == 0
+    assert "load the weights at run time" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "rtl" / "bb_w4s1t2_7x6_l2.json").read_text())
+    assert "1 x SB_SPRAM256KA" in manifest["weights"]["memory"] and "load__we" in manifest["weights"]["load"]
+    for kind in ("snn", "qnn"):
+        ports = {q["name"]: q["width"] for q in manifest["modules"][kind]["ports"]}
+        assert (ports["load__addr"], ports["load__data"], ports["load__we"]) == (5, 8, 1)      # 21 words of 2 x 4 bits
+        assert "SB_SPRAM256KA" in (tmp_path / "rtl" / manifest["modules"][kind]["file"]).read_text()
+
+
 def test_weights_file_round_trip(tmp_path):
     w = np.random.default_rng(0).integers(-2, 2, (3, 4))
     np.save(tmp_path / "w.npy", w)
@@ -102,6 +114,10 @@ BASE = ["--W", 4, "--S", 1, "--T", 2, "--n-in", 3, "--n-out", 2]
     (["--W", 8, "--S", 2], "the following arguments are required: --T"),
     (["--W", 8, "--S", 2, "--T", 2, "--kind", "dnn"], "argument --kind: invalid choice: 'dnn'"),
     (BASE + ["--weights", "missing.npy"], "--weights missing.npy: no such file"),
+    (["--W", 8, "--S", 2, "--T", 2, "--lanes", 16, "--weight-memory", "spram"],
+     "--lanes 16 with --W 8 makes a 128-bit weight word, too wide for 4 SPRAMs: legal is lanes*W <= 64"),
+    (["--W", 8, "--S", 1, "--T", 4, "--n-in", 784, "--n-out", 128, "--lanes", 4, "--weight-memory", "spram"],
+     "makes 25088 weight words, too deep for SPRAM: legal is n_in*n_out/lanes <= 16384"),
 ])
 def test_usage_errors_exit_2_with_one_line(tmp_path, capsys, args, message):
     assert run(tmp_path, *args) == 2

@@ -8,10 +8,11 @@ from reports.flow import TARGETS, FlowError
 
 def test_classify_maps_both_families():
     cells = {"SB_LUT4": 10, "SB_DFFESR": 3, "SB_DFF": 2, "SB_CARRY": 4, "SB_RAM40_4K": 1, "SB_MAC16": 1,
-             "LUT4": 5, "TRELLIS_FF": 6, "CCU2C": 7, "DP16KD": 2, "MULT18X18D": 3, "PFUMX": 1, "$scopeinfo": 9}
+             "LUT4": 5, "TRELLIS_FF": 6, "CCU2C": 7, "DP16KD": 2, "MULT18X18D": 3, "PFUMX": 1, "$scopeinfo": 9,
+             "SB_SPRAM256KA": 4}
     got = flow.classify(cells)
-    assert (got["lut4"], got["ff"], got["carry"], got["bram"], got["dsp"], got["mux"], got["other"]) == \
-        (15, 11, 11, 3, 4, 1, 9)
+    assert (got["lut4"], got["ff"], got["carry"], got["bram"], got["dsp"], got["mux"], got["spram"], got["other"]) == \
+        (15, 11, 11, 3, 4, 1, 4, 9)
 
 
 def test_parse_report_percentages_and_critical_path():

@@ -61,6 +61,9 @@ def exit_code(main, argv):
     (["--W", "0", "--S", "1", "--T", "1"], "--W 0"),
     (["--W", "4", "--S", "1", "--T", "1", "--target", "xc7"], "--target"),
     (["--W", "4", "--S", "1", "--T", "1", "--freq", "-5"], "--freq -5"),
+    (["--W", "4", "--S", "1", "--T", "1", "--weight-memory", "spram", "--target", "ecp5-85k"],
+     "--weight-memory spram: SB_SPRAM256KA is an iCE40 UP5K cell"),
+    (["--W", "8", "--S", "1", "--T", "1", "--weight-memory", "spram", "--n-out", "16"], "--lanes 16 with --W 8"),
 ])
 def test_usage_errors_exit_2(argv, words, capsys, tmp_path):
     assert exit_code(synth.main, argv + ["--out", str(tmp_path)]) == 2

@@ -10,6 +10,11 @@ The runner picks one test by name:
   whatever came out of the half-done inference. Before each reset and at the end the sink
   drains `drain_cycles` more cycles, ready high, and the output beats must number the
   input beats exactly. Reports beats compared and the FSM states and transitions seen.
+  A case with `load` (a core whose weights are in SPRAM, `gen.spram`) first writes those
+  words through the core's `load` port, one per cycle from address 0, after the reset.
+* `vectors` (the SPRAM cell's own test, tests/test_spram.py): a bare cell clocked on
+  `clock`; each cycle's `inputs` (port -> value) are applied at the falling edge, and
+  the `outputs` read after the next rising edge are reported (None where not 0/1).
 * `activity` (cases from reports.power.run_checked): the beats at full rate, no idle, no
   backpressure; reports every output beat and the cycles from reset release to the last
   output beat (the clock energy's count; the twin comparison is the caller's). A case
@@ -20,6 +25,7 @@ import json
 import os
 
 import cocotb
+from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 
@@ -56,13 +62,26 @@ async def wait_for_state(tb, state, encoding, timeout=10_000):
     raise AssertionError(f"FSM never reached {state} within {timeout} cycles")
 
 
+async def load_weights(dut, words):
+    """Write `words` (hex) at addresses 0.. through the `load` port, one per cycle; called
+    at a falling edge, returns at one with `we` low."""
+    for addr, word in enumerate(words):
+        dut.load__addr.value, dut.load__data.value, dut.load__we.value = addr, int(word, 16), 1
+        await FallingEdge(dut.clk)
+    dut.load__we.value = 0
+
+
 @cocotb.test()
 async def regression(dut):
     case = load_case()
     states = case["fsm_states"]
     tb = TB(dut, case["in"], case["out"], fsm_encoding=dict(enumerate(states)))
     dut.threshold.value = case["phases"][0]["threshold"]
+    if "load" in case:
+        dut.load__we.value = 0
     await tb.reset()
+    if "load" in case:
+        await load_weights(dut, case["load"])
     compared = moved = 0
 
     async def drain_and_count():
@@ -106,6 +125,23 @@ async def regression(dut):
     await drain_and_count()
     write_report(case, {"beats_compared": compared, "states": dict(tb.fsm.states),
                         "transitions": dict(tb.fsm.transitions)})
+
+
+@cocotb.test()
+async def vectors(dut):
+    case = load_case()
+    clock = getattr(dut, case["clock"])
+    cocotb.start_soon(Clock(clock, 10, unit="ns").start())
+    seen = []
+    for inputs in case["inputs"]:
+        await FallingEdge(clock)
+        for port, value in inputs.items():
+            getattr(dut, port).value = value
+        await RisingEdge(clock)
+        await ReadOnly()
+        values = [getattr(dut, port).value for port in case["outputs"]]
+        seen.append([v.to_unsigned() if v.is_resolvable else None for v in values])
+    write_report(case, {"outputs": seen})
 
 
 @cocotb.test()
