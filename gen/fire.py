@@ -15,10 +15,8 @@ class FireUnit(wiring.Component):
     (reset by subtraction). `load` sets the shifted threshold to `theta << (steps-1)` (the
     first step of a group); `step` does a step: `residual[l]` is lane l's membrane after
     it, and the level bit enters the group's `levels` (a register, held until the next
-    firing). One subtractor per lane; its sign is the comparison. `active` (high through
-    the engine's FIRE) lets the membranes into the subtractors; outside it they see 0 and
-    hold still (default core at 10 %: -5 % energy per event). `clamp` (the QNN's L, when
-    2**steps - 1 exceeds it) limits the levels as they leave.
+    firing). One subtractor per lane; its sign is the comparison. `clamp` (the QNN's L,
+    when 2**steps - 1 exceeds it) limits the levels as they leave.
     """
 
     def __init__(self, params, steps, clamp=None):
