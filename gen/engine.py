@@ -108,8 +108,6 @@ class EventCore(wiring.Component):
         fire_bit = Signal(range(steps), name="fire_bit")
         t = Signal(range(self.timesteps), name="timestep")
         out_valid = Signal(name="out_valid")
-        firing = Signal(name="firing")          # the FSM is in FIRE, as a register of its own
-        m.d.comb += fire.active.eq(firing)
         last = Signal(name="last")
         m.d.comb += [out.valid.eq(out_valid), out.payload.levels.eq(fire.levels)]
         if self.kind == "snn":
@@ -135,7 +133,7 @@ class EventCore(wiring.Component):
                                  issue_group.eq(Mux(issue_group == G - 1, 0, issue_group + 1))]
                 m.d.comb += queue.take.eq(~primed | ~queue.valid | (issue_group == G - 1))
                 with m.If(drained[-1] & (~out_valid | out.ready)):
-                    m.d.sync += [primed.eq(0), drained.eq(0), fire_group.eq(0), fire_bit.eq(steps - 1), firing.eq(1)]
+                    m.d.sync += [primed.eq(0), drained.eq(0), fire_group.eq(0), fire_bit.eq(steps - 1)]
                     m.d.comb += fire.load.eq(1)
                     m.next = "FIRE"
 
@@ -147,14 +145,14 @@ class EventCore(wiring.Component):
                     m.d.sync += [fire_bit.eq(steps - 1), fire_group.eq(fire_group + 1)]
                     with m.If(fire_group == G - 1):
                         m.d.sync += [out_valid.eq(1), last.eq(self.last_flag(t)),
-                                     t.eq(Mux(t == self.timesteps - 1, 0, t + 1)), firing.eq(0)]
+                                     t.eq(Mux(t == self.timesteps - 1, 0, t + 1))]
                         m.next = "IDLE"
                 with m.Else():
                     m.d.sync += fire_bit.eq(fire_bit - 1)
         assert tuple(fsm.encoding) == STATES
         # the state that gen.formal's invariants relate to its reference (k-induction needs them)
         self.observe = SimpleNamespace(**{s.lower(): fsm.ongoing(s) for s in STATES}, t=t, primed=primed, drained=drained, read_valid=read_valid,
-                                       event_valid=event_valid, out_valid=out_valid, last=last, firing=firing, queue=queue,
+                                       event_valid=event_valid, out_valid=out_valid, last=last, queue=queue,
                                        synapses=synapses, membranes=membranes, fire_bit=fire_bit,
                                        fire_group=fire_group, issue_group=issue_group)
         return m

@@ -24,7 +24,7 @@ class FireUnit(wiring.Component):
         lanes = data.ArrayLayout(signed(params.acc_width), params.lanes)
         super().__init__({
             "threshold": In(params.theta_width), "acc": In(lanes), "group": In(range(params.groups)),
-            "load": In(1), "step": In(1), "active": In(1),
+            "load": In(1), "step": In(1),
             "residual": Out(lanes), "levels": Out(data.ArrayLayout(steps, params.n_out)),
         })
 
@@ -46,10 +46,9 @@ class FireUnit(wiring.Component):
         with m.Elif(self.step):
             m.d.sync += theta_b.eq(theta_b >> 1)
         for l in range(p.lanes):
-            # operand isolation: outside FIRE (`active`, a register: from the FSM's state
-            # decode the gate cost 2 MHz on the UP5K) the subtractor sees 0, not the
-            # membranes that change with every accumulate
-            operand = Mux(self.active, self.acc[l], 0)
+            # operand isolation: outside a step the subtractor sees 0, not the membranes
+            # that change with every accumulate
+            operand = Mux(self.step, self.acc[l], 0)
             difference = operand - theta_b
             diff = Signal(difference.shape(), name=f"lane{l}_diff")
             m.d.comb += diff.eq(difference)
