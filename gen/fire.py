@@ -46,10 +46,7 @@ class FireUnit(wiring.Component):
         with m.Elif(self.step):
             m.d.sync += theta_b.eq(theta_b >> 1)
         for l in range(p.lanes):
-            # operand isolation: outside a step the subtractor sees 0, not the membranes
-            # that change with every accumulate
-            operand = Mux(self.step, self.acc[l], 0)
-            difference = operand - theta_b
+            difference = self.acc[l] - theta_b
             diff = Signal(difference.shape(), name=f"lane{l}_diff")
             m.d.comb += diff.eq(difference)
             fires = ~diff[-1]
