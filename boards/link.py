@@ -201,9 +201,12 @@ class WeightLoader(wiring.Component):
         phase = Signal(range(3))            # next: the start word's low byte, its high byte, word bytes
         address = Signal(8 * P.START_BYTES)
         k = Signal(range(self.word_bytes))  # bytes of the word so far
-        word = Signal(8 * self.word_bytes)  # they shift in from the top
-        m.d.sync += load.we.eq(0)
-        with m.If(self.i.valid):
+        word = Signal(8 * self.word_bytes)  # they shift in from the top; the load port's data, no copy
+        full = Signal()                     # the word is whole: written now, at `address`
+        m.d.sync += full.eq(0)
+        with m.If(full):
+            m.d.sync += address.eq(address + 1)
+        with m.If(self.i.valid):            # bytes come at least 40 cycles apart (8N1, 4 cycles per bit)
             m.d.sync += crc.eq(crc32_step(crc, byte))
             with m.Switch(phase):
                 with m.Case(0):
@@ -215,13 +218,13 @@ class WeightLoader(wiring.Component):
                 with m.Default():
                     m.d.sync += [word.eq(Cat(word[8:], byte)), k.eq(k + 1)]
                     with m.If(k == self.word_bytes - 1):
-                        m.d.sync += [k.eq(0), address.eq(address + 1), load.addr.eq(address),
-                                     load.data.eq(Cat(word[8:], byte)), load.we.eq(address < self.words)]
+                        m.d.sync += [k.eq(0), full.eq(1)]
                         with m.If(~count.all()):
                             m.d.sync += count.eq(count + 1)
         with m.If(self.done):
             m.d.sync += phase.eq(0)
-        m.d.comb += [self.check.eq(~crc), self.loaded.eq(count == self.words), self.empty.eq(phase == 0),
+        m.d.comb += [load.addr.eq(address), load.data.eq(word), load.we.eq(full & (address < self.words)),
+                     self.check.eq(~crc), self.loaded.eq(count == self.words), self.empty.eq(phase == 0),
                      self.whole.eq((phase == 2) & (k == 0))]
         return m
 
