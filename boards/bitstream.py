@@ -96,18 +96,22 @@ def network_core(network, max_lanes):
     return chain, chain_id(chain), f"net_w{net.W}s{S}t{T}_{sizes}"
 
 
-def build_board(platform, board, params, seed, baud, out, network=None, max_lanes=16):
+def build_board(platform, board, params, seed, baud, out, network=None, max_lanes=16, weight_memory="bram"):
     """The board top around the SNN core of `params` with the `seed` weights (or the
     chain of a network file) at `baud`, built in a folder of `out` named after the board,
-    the core and a baud other than 115200; returns (bitstream path, parsed nextpnr report)."""
+    the core, SPRAM and a baud other than 115200; returns (bitstream path, parsed nextpnr
+    report). With `weight_memory` "spram" the weights are not in the bitstream (the host
+    writes them, `boards.client.load_weights`); the id still names them."""
     if network:
         core, ident, what = network_core(network, max_lanes)
     else:
+        from gen.build import WEIGHT_MEMORIES
         from gen.snn import SNNCore
         from gen.weights import make_weights
         weights, _ = make_weights(params, None, seed)
-        core, ident = SNNCore(params, weights), core_id(params, weights)
+        core, ident = SNNCore(params, weights, WEIGHT_MEMORIES[weight_memory]), core_id(params, weights)
         what = f"w{params.W}s{params.S}t{params.T}_{params.n_in}x{params.n_out}"
+        what += "_spram" if weight_memory == "spram" else ""
     what += "" if baud == 115200 else f"_baud{baud}"
     build_dir = os.path.join(out, f"{board.rpartition(':')[2]}_{what}")
     print(f"building the {board} bitstream in {build_dir} ...", file=sys.stderr, flush=True)

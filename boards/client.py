@@ -1,10 +1,16 @@
 """The host end of the link: requests over a byte port, a serial port wired to the simulated
-board top, and a run that streams beats and checks every output beat against the twin."""
+board top, a weight load for a core with its weights in SPRAM, and a run that streams
+beats and checks every output beat against the twin."""
 
 import time
 from collections import deque
 
+from amaranth.hdl import Module
+from amaranth.lib.memory import Memory
+
 from gen.manifest import core_id
+from gen.spram import SpramWeightMemory
+from gen.weights import weight_words
 from sim.beats import SNN
 
 from . import protocol as P
@@ -75,6 +81,24 @@ class SerialPort:
             if not self.serial.in_waiting:
                 return
             self.serial.reset_input_buffer()
+
+
+class SpramStandIn(SpramWeightMemory):
+    """Simulation only (`SimulatedBoard`, `boards.host --sim`): SpramWeightMemory's ports and
+    timing on an Amaranth memory, as Amaranth's simulator cannot run the SB_SPRAM256KA
+    instances. The cells themselves, and cores loaded through them, are checked against
+    the twin on the yosys cell model in tests/test_spram.py; never built into a bitstream.
+    Like SPRAM, it holds no weights until they are written (zeros here)."""
+
+    def elaborate(self, platform):
+        m = Module()
+        p, load = self.params, self.load
+        m.submodules.memory = memory = Memory(shape=p.lanes * p.W, depth=p.n_in * p.groups, init=[])
+        write, read = memory.write_port(), memory.read_port()
+        m.d.comb += [write.addr.eq(load.addr), write.data.eq(load.data), write.en.eq(load.we),
+                     read.addr.eq(self.addr), read.en.eq(self.en & ~load.we)]    # a write wins, as in SPRAM
+        m.d.sync += self.row.eq(read.data)
+        return m
 
 
 class SimulatedBoard:
@@ -156,13 +180,40 @@ class SimulatedBoard:
         return data
 
 
-def run(link, params, weights, spikes, threshold):
-    """Check the board's id, load the threshold, stream every beat; returns a report dict."""
+def load_weights(link, params, weights, max_payload=P.MAX_PAYLOAD):
+    """Write the weights into a board whose core keeps them in SPRAM (WEIGHTS frames from
+    word 0), then ask for the load check and compare it with the host's; a frame sent again
+    (its bytes were written twice) shows as a mismatch, so the load is repeated, at most
+    `link.retries` times. Returns (bytes sent, seconds); LinkError if the check differs."""
+    word_bytes = P.nbytes(params.lanes * params.W)
+    payloads = P.weight_payloads(weight_words(params, weights), word_bytes, max_payload)
+    want = P.load_check(payloads, word_bytes)
+    start = time.perf_counter()
+    for attempt in range(link.retries + 1):
+        resent = link.resent
+        for payload in payloads:
+            link.request(P.CMD_WEIGHTS, payload)
+        answer = link.request(P.CMD_WEIGHTS)
+        got = int.from_bytes(answer[:P.CHECK_BYTES], "little"), int.from_bytes(answer[P.CHECK_BYTES:], "little")
+        if got == want:
+            sent = sum(P.HEADER_BYTES + len(p) + 1 for p in payloads)
+            return sent, time.perf_counter() - start
+        if link.resent == resent:       # nothing was disturbed on the wire: loading again will not help
+            break
+    raise P.LinkError(f"weight load check failed: the board holds {got[1]} words with CRC-32 {got[0]:08x}, "
+                      f"the host sent {want[1]} with {want[0]:08x}")
+
+
+def run(link, params, weights, spikes, threshold, load=False):
+    """Check the board's id, write the weights if `load` (SPRAM), load the threshold, stream
+    every beat; returns a report dict. For a SPRAM core the id names the weights only once
+    the load is verified."""
     expected_id = core_id(params, weights)
     got_id = int.from_bytes(link.request(P.CMD_ID), "little")
     if got_id != expected_id:
         raise P.LinkError(f"the board runs core {got_id:016x}, not {expected_id:016x}: "
                           f"rebuild with boards.flash for these parameters and weights")
+    load_bytes, load_seconds = load_weights(link, params, weights) if load else (0, 0.0)
     link.request(P.CMD_THRESHOLD, P.to_bytes(threshold, params.theta_width))
     S, T = params.S, params.T
     in_bits = SNN.in_bits(params.n_in, S, T)
@@ -177,4 +228,4 @@ def run(link, params, weights, spikes, threshold):
     mismatches = int((got != want).any(axis=1).sum() + (lasts != want_last).sum())
     return {"beats": len(words), "inferences": len(spikes), "mismatched_beats": mismatches,
             "seconds": seconds, "beats_per_s": len(words) / seconds, "core_cycles": core_cycles,
-            "retries": link.resent}
+            "retries": link.resent, "load_bytes": load_bytes, "load_seconds": load_seconds}

@@ -8,6 +8,7 @@ one-line message naming what is missing (exit status 2 when programming was aske
 import os
 import sys
 
+from gen.spram import SpramWeightMemory
 from sim.cli import UsageParser, add_core_options, add_network_options, command, network_bits, option
 from sim.params import CoreParams, ParamError
 from sim.validate import check_out_dir
@@ -25,6 +26,8 @@ def parse_args(argv):
                     "--W/--S/--T where it has none (a float NIR graph is quantized to W bits)")
     add_network_options(ap)
     ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
+    ap.add_argument("--weight-memory", choices=("bram", "spram"), default="bram", help="spram (iCE40 UP5K): "
+                    "the weights in SPRAM, written by boards.host --weight-memory spram at run time (default bram)")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--build-only", action="store_true", help="stop after the bitstream")
     ap.add_argument("--programmer", choices=PROGRAMMERS, default=None, help="default: the board's usual one")
@@ -50,11 +53,16 @@ def main(argv=None):
     if args.baud < 1200:
         raise ParamError("baud", args.baud, ">= 1200")
     platform = board_platform(args.board)      # before any core exists: a refused board leaves none unused
+    if args.weight_memory == "spram":
+        if args.network or getattr(platform, "device", None) != "iCE40UP5K":
+            raise ParamError("weight_memory", "spram", text="{name} {value} needs one core (no --network) on an "
+                             "iCE40 UP5K board such as icebreaker")
+        SpramWeightMemory.check(params)
     clock, board = platform.default_clk_frequency, args.board.rpartition(":")[2]
     if clock // args.baud < 4:                 # the UART samples each bit at least 4 clocks
         raise ParamError("baud", args.baud, f"1200..{int(clock // 4)} (a quarter of the {board} clock, {clock / 1e6:g} MHz)")
     bitstream, report = build_board(platform, args.board, params, args.seed, args.baud, args.out,
-                                    network if args.network else None, args.max_lanes)
+                                    network if args.network else None, args.max_lanes, args.weight_memory)
     use = ", ".join(f"{k} {v['used']}/{v['available']} ({v['percent']} %)" for k, v in report["utilization"].items())
     fmax = ", ".join(f"{k} {v['achieved_mhz']} MHz (board clock {v['constraint_mhz']} MHz)"
                      for k, v in report["fmax"].items())

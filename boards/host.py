@@ -3,13 +3,15 @@ beats to a board running the SNN core, read its output beats, check them bit for
 against the twin, and print throughput and mismatches. `--sim` runs the same client
 against the simulated board top (Amaranth simulator, bit-level UART), so the whole
 path is tested without hardware; `--sim-bitstream` runs it against the decoded iCE40
-image itself (`boards.decode`). Exit status: 0 all beats match, 1 mismatches, 2 usage
-or link errors.
+image itself (`boards.decode`). With `--weight-memory spram` (a bitstream built with it)
+the client first writes the weights over the link and verifies the board's load check.
+Exit status: 0 all beats match, 1 mismatches, 2 usage or link errors.
 """
 
 import os
 import sys
 
+from gen.spram import SpramWeightMemory
 from gen.weights import make_weights
 from sim.cli import UsageParser, add_core_options, command
 from sim.evidence import spread_threshold
@@ -17,13 +19,14 @@ from sim.params import CoreParams, ParamError
 from sim.stimulus import spike_train
 from sim.validate import load_int_array
 
-from .client import Link, SerialPort, SimulatedBoard, run
+from .client import Link, SerialPort, SimulatedBoard, SpramStandIn, run
 
 
 def open_port(args, params, weights):
     if args.sim:
         from .top import BoardTop
-        return SimulatedBoard(BoardTop.for_core(params, weights, divisor=args.sim_divisor))
+        memory = SpramStandIn if args.weight_memory == "spram" else None
+        return SimulatedBoard(BoardTop.for_core(params, weights, divisor=args.sim_divisor, weight_memory=memory))
     try:
         import serial
     except ImportError:
@@ -47,6 +50,8 @@ def parse_args(argv):
     ap.add_argument("--sim-divisor", type=int, default=4,
                     help="clock cycles per UART bit in --sim and --sim-bitstream (default 4)")
     add_core_options(ap, 8, 2, 2, seed_help="weights seed the bitstream was built with")
+    ap.add_argument("--weight-memory", choices=("bram", "spram"), default="bram",
+                    help="as the bitstream was built: spram writes the weights over the link first (default bram)")
     ap.add_argument("--threshold", type=int, default=None, help="default: near the spread of the inputs' drive (sim.evidence.spread_threshold), so neurons fire")
     ap.add_argument("--inputs", metavar="FILE.npy", help="spike levels, shape (inferences, T, n_in)")
     ap.add_argument("--spike-rate", type=float, default=0.1, help="random inputs at this rate (default 0.1)")
@@ -64,6 +69,11 @@ def main(argv=None):
         raise ParamError("sim_divisor", args.sim_divisor, "an integer >= 4 (clock cycles per UART bit)")
     if args.baud < 1:
         raise ParamError("baud", args.baud, "an integer >= 1")
+    if args.weight_memory == "spram":
+        SpramWeightMemory.check(params)
+        if args.sim_bitstream:
+            raise ParamError("weight_memory", "spram", text="{name} {value} cannot run with --sim-bitstream: "
+                             "icebox_vlog does not decode SPRAM; use --sim or a board")
     weights, _ = make_weights(params, None, args.seed)
     if args.inputs:
         spikes = load_int_array("inputs", args.inputs)
@@ -88,12 +98,15 @@ def main(argv=None):
                                       args.retries)
         where = f"the decoded bitstream {bitstream}"
     else:
-        report = run(Link(open_port(args, params, weights), args.retries), params, weights, spikes, threshold)
+        report = run(Link(open_port(args, params, weights), args.retries), params, weights, spikes, threshold,
+                     load=args.weight_memory == "spram")
         where = "simulated board" if args.sim else args.port
     print(f"{report['beats']} beats ({report['inferences']} inferences) through {where}: "
           f"{report['mismatched_beats']} mismatched beats vs the twin; {report['beats_per_s']:.1f} beats/s "
           f"over the link; {report['core_cycles']} core cycles "
-          f"({report['core_cycles'] / report['beats']:.1f} per beat); {report['retries']} retries")
+          f"({report['core_cycles'] / report['beats']:.1f} per beat); {report['retries']} retries"
+          + (f"; weights loaded and verified ({report['load_bytes']} bytes, {report['load_seconds']:.2f} s)"
+             if report.get("load_bytes") else ""))
     return 1 if report["mismatched_beats"] else 0
 
 

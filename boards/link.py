@@ -13,6 +13,11 @@ the answer is the core's output beat for it), CYCLES (the 32-bit count of cycles
 has spent on beats, from input handshake to output handshake); an error code becomes an
 error answer; a command with the code and seq of the last one it ran gets that answer again
 (the host resent it). `FrameTransmitter` frames an answer. `HostLink` wires the three.
+
+For a core with a `load` port (weights in SPRAM, `gen.spram`) the receiver also hands on
+WEIGHTS payload bytes one by one as they arrive, to the executor's `WeightLoader`, which
+writes each word into the core as its last byte comes (no frame-sized buffer); without
+one, all three are as they were.
 """
 
 from contextlib import contextmanager
@@ -21,6 +26,8 @@ from types import SimpleNamespace
 from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
+
+from gen.spram import load_signature
 
 from . import protocol as P
 
@@ -44,7 +51,9 @@ def payload_of(request, nbytes):
 
 
 class FrameReceiver(wiring.Component):
-    """Frames from bytes. `lengths` maps each command code to its payload bytes. A frame
+    """Frames from bytes. `lengths` maps each command code to its payload bytes, or to None
+    for at most one command whose payload, of any length, goes out byte by byte on
+    `streamed` as it arrives (the frame's result still comes on `o` at its end). A frame
     is checked when its check byte arrives: bad checksum first, then unknown command, then
     length. Mid-frame, a framing error, or `timeout` cycles without a byte, ends the frame
     with an error; an overrun (a byte lost while `i` was not ready) is reported in any
@@ -54,9 +63,11 @@ class FrameReceiver(wiring.Component):
 
     def __init__(self, lengths, timeout, sync=P.HOST_SYNC):
         self.lengths, self.timeout, self.sync = dict(lengths), timeout, sync
-        self.max_bytes = max(self.lengths.values())
+        self.max_bytes = max(n for n in self.lengths.values() if n is not None)
+        self.streamed_code = next((c for c, n in self.lengths.items() if n is None), None)
+        streamed = {} if self.streamed_code is None else {"streamed": Out(stream.Signature(8))}
         super().__init__({"i": In(stream.Signature(8)), "framing_error": In(1), "overrun": In(1),
-                          "o": Out(stream.Signature(request_layout(self.max_bytes))), "busy": Out(1)})
+                          "o": Out(stream.Signature(request_layout(self.max_bytes))), "busy": Out(1), **streamed})
 
     def elaborate(self, platform):
         m = Module()
@@ -69,13 +80,21 @@ class FrameReceiver(wiring.Component):
         expected, known = Signal(LENGTH_BITS), Signal()
         for cmd, n in self.lengths.items():
             with m.If(code == cmd):
-                m.d.comb += [expected.eq(n), known.eq(1)]
+                m.d.comb += [known.eq(1)] if n is None else [expected.eq(n), known.eq(1)]
+        bad_length = length != expected
 
         with m.If(o.valid & o.ready):
             m.d.sync += o.valid.eq(0)
         with m.If(~o.valid & (pending != 0)):
             m.d.sync += [o.valid.eq(1), o.payload.code.eq(pending), o.payload.seq.eq(seq), pending.eq(0)]
-        m.d.comb += self.i.ready.eq(~o.valid & (pending == 0))
+        free = ~o.valid & (pending == 0)
+        if self.streamed_code is None:
+            m.d.comb += self.i.ready.eq(free)
+        else:       # a streamed payload byte is taken when its taker is ready
+            streaming = Signal()
+            m.d.comb += [self.i.ready.eq(free & (~streaming | self.streamed.ready)),
+                         self.streamed.valid.eq(free & streaming & self.i.valid), self.streamed.payload.eq(byte)]
+            bad_length &= code != self.streamed_code         # its taker checks it
         take = self.i.valid & self.i.ready
 
         def fail(error):
@@ -133,14 +152,80 @@ class FrameReceiver(wiring.Component):
                     result(P.ERR_CHECKSUM)
                 with m.Elif(~known):
                     result(P.ERR_COMMAND)
-                with m.Elif(length != expected):
+                with m.Elif(bad_length):
                     result(P.ERR_LENGTH)
                 with m.Else():
                     result(code)
         m.d.comb += self.busy.eq(~fsm.ongoing("HUNT") | o.valid | (pending != 0))
+        if self.streamed_code is not None:
+            m.d.comb += streaming.eq(fsm.ongoing("PAYLOAD") & (code == self.streamed_code))
         # for boards.formal's invariants (k-induction): the FSM is in one of its states, the timer in range
         states = ("HUNT", "CODE", "SEQ", "LENGTH0", "LENGTH1", "PAYLOAD", "CHECK")
         self.observe = SimpleNamespace(state_known=Cat(fsm.ongoing(s) for s in states).any(), timer=timer)
+        return m
+
+
+def crc32_step(crc, byte):
+    """The CRC-32 register after one byte, its bits LSB first (zlib's reflected CRC). CRC is
+    linear: each result bit is the XOR of some register and byte bits, worked out here as
+    sets of (source, bit), so the expression stays flat (eight nested steps would repeat
+    the register 2^8 times)."""
+    bits = [{("crc", j)} for j in range(32)]
+    for i in range(8):
+        feedback = bits[0] ^ {("byte", i)}
+        bits = [(bits[j + 1] if j < 31 else set()) ^ (feedback if P.CRC32_POLY >> j & 1 else set()) for j in range(32)]
+    source = {"crc": crc, "byte": byte}
+    return Cat(Cat(source[s][j] for s, j in sorted(b)).xor() for b in bits)
+
+
+class WeightLoader(wiring.Component):
+    """WEIGHTS payload bytes (`i`) into a core's `load` port: a start word (2 bytes), then
+    whole words of `nbytes(lanes*W)` bytes, each written at start, start+1, ... the cycle
+    after its last byte (a word at or past the core's last is counted, not written).
+    `check` (CRC-32) and `count` cover every byte and word taken since the last start word
+    0, that one included (`protocol.load_check`); `loaded`: `count` is the core's words.
+    `done` (the frame has ended) readies it for the next payload; meanwhile `empty` says
+    no byte came, `whole` that a start word and whole words did."""
+
+    def __init__(self, params):
+        self.words, self.word_bytes = params.n_in * params.groups, P.nbytes(params.lanes * params.W)
+        super().__init__({"i": In(stream.Signature(8, always_ready=True)), "done": In(1),
+                          "load": Out(load_signature(params)), "check": Out(8 * P.CHECK_BYTES),
+                          "count": Out(8 * P.COUNT_BYTES), "loaded": Out(1), "empty": Out(1), "whole": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        byte, load, count = self.i.payload, self.load, self.count
+        crc = Signal(32, init=0xFFFFFFFF)
+        restart = ~P.load_check([bytes(P.START_BYTES)], 1)[0] & 0xFFFFFFFF    # the register after start word 0
+        phase = Signal(range(3))            # next: the start word's low byte, its high byte, word bytes
+        address = Signal(8 * P.START_BYTES)
+        k = Signal(range(self.word_bytes))  # bytes of the word so far
+        word = Signal(8 * self.word_bytes)  # they shift in from the top; the load port's data, no copy
+        full = Signal()                     # the word is whole: written now, at `address`
+        m.d.sync += full.eq(0)
+        with m.If(full):
+            m.d.sync += address.eq(address + 1)
+        with m.If(self.i.valid):            # bytes come at least 40 cycles apart (8N1, 4 cycles per bit)
+            m.d.sync += crc.eq(crc32_step(crc, byte))
+            with m.Switch(phase):
+                with m.Case(0):
+                    m.d.sync += [address[:8].eq(byte), phase.eq(1)]
+                with m.Case(1):
+                    m.d.sync += [address[8:].eq(byte), phase.eq(2), k.eq(0)]
+                    with m.If((address[:8] == 0) & (byte == 0)):
+                        m.d.sync += [crc.eq(restart), count.eq(0)]
+                with m.Default():
+                    m.d.sync += [word.eq(Cat(word[8:], byte)), k.eq(k + 1)]
+                    with m.If(k == self.word_bytes - 1):
+                        m.d.sync += [k.eq(0), full.eq(1)]
+                        with m.If(~count.all()):
+                            m.d.sync += count.eq(count + 1)
+        with m.If(self.done):
+            m.d.sync += phase.eq(0)
+        m.d.comb += [load.addr.eq(address), load.data.eq(word), load.we.eq(full & (address < self.words)),
+                     self.check.eq(~crc), self.loaded.eq(count == self.words), self.empty.eq(phase == 0),
+                     self.whole.eq((phase == 2) & (k == 0))]
         return m
 
 
@@ -148,7 +233,12 @@ class CommandExecutor(wiring.Component):
     """Runs each request on `core` (a submodule) and answers it with the request's seq; an
     error code in place of a request is answered as an error frame. A command with the code
     and seq of the last command answered is not run again: its answer is sent again (the
-    host resends a request whose answer it lost). `lengths`: each command's payload bytes."""
+    host resends a request whose answer it lost). `lengths`: each command's payload bytes.
+
+    A core with a `load` port gets a `WeightLoader`, fed from `weights` (WEIGHTS payload
+    bytes, taken only while no command runs), WEIGHTS answers (an empty payload: the load's
+    check and count; else an empty answer, or ERR_LENGTH unless it was a start word and whole
+    words) and BEAT is refused with ERR_NOT_LOADED until the loader has all the words."""
 
     def __init__(self, core, core_id):
         self.core, self.core_id = core, core_id
@@ -157,13 +247,23 @@ class CommandExecutor(wiring.Component):
         if core.threshold is not None:      # a Chain's thresholds are built in: THRESHOLD is unknown
             self.lengths[P.CMD_THRESHOLD] = P.nbytes(len(core.threshold))
         self.answer_bytes = max(P.ID_BYTES, P.CYCLE_BYTES, P.nbytes(len(out)))
-        super().__init__({"requests": In(stream.Signature(request_layout(max(self.lengths.values())))),
-                          "answers": Out(stream.Signature(answer_layout(self.answer_bytes))), "busy": Out(1)})
+        self.loader, weights = None, {}
+        if "load" in core.signature.members:
+            self.loader, weights = WeightLoader(core.params), {"weights": In(stream.Signature(8))}
+            self.lengths[P.CMD_WEIGHTS] = None          # any length, streamed
+            self.answer_bytes = max(self.answer_bytes, P.CHECK_BYTES + P.COUNT_BYTES)
+        request_bytes = max(n for n in self.lengths.values() if n is not None)
+        super().__init__({"requests": In(stream.Signature(request_layout(request_bytes))),
+                          "answers": Out(stream.Signature(answer_layout(self.answer_bytes))), "busy": Out(1), **weights})
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.core = core = self.core
         inp, out = core.stream_in, core.stream_out
+        loader = self.loader
+        if loader is not None:
+            m.submodules.loader = loader
+            wiring.connect(m, loader.load, core.load)
         req, ans = self.requests, self.answers
         cycles = Signal(8 * P.CYCLE_BYTES)
         last, has_last = Signal(self.answers.payload.shape()), Signal()   # the last command's answer
@@ -185,6 +285,16 @@ class CommandExecutor(wiring.Component):
                 with m.If(req.valid):
                     with m.If(has_last & (code == last.code) & (req.payload.seq == last.seq)):
                         answer(last.code, last.data, last.length)
+                    if loader is not None:
+                        with m.Elif((code == P.CMD_BEAT) & ~loader.loaded):
+                            answer(P.ERR_NOT_LOADED)
+                        with m.Elif(code == P.CMD_WEIGHTS):
+                            with m.If(loader.empty):
+                                answer(P.CMD_WEIGHTS, Cat(loader.check, loader.count), P.CHECK_BYTES + P.COUNT_BYTES)
+                            with m.Elif(loader.whole):
+                                answer(P.CMD_WEIGHTS)
+                            with m.Else():
+                                answer(P.ERR_LENGTH)
                     with m.Elif(code == P.CMD_BEAT):
                         m.d.comb += [inp.valid.eq(1), req.ready.eq(inp.ready)]
                         m.d.sync += beat_seq.eq(req.payload.seq)
@@ -211,6 +321,9 @@ class CommandExecutor(wiring.Component):
                 with m.If(out.valid & ans.ready):
                     m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        if loader is not None:      # no write while the core runs: its reads would collide
+            m.d.comb += [self.weights.ready.eq(fsm.ongoing("IDLE")), loader.i.valid.eq(self.weights.valid & self.weights.ready),
+                         loader.i.payload.eq(self.weights.payload), loader.done.eq(req.valid & req.ready)]
         return m
 
 
@@ -294,6 +407,8 @@ class HostLink(wiring.Component):
         wiring.connect(m, wiring.flipped(self.rx), rcv.i)
         wiring.connect(m, rcv.o, exe.requests)
         wiring.connect(m, exe.answers, xmt.i)
+        if exe.loader is not None:
+            wiring.connect(m, rcv.streamed, exe.weights)
         wiring.connect(m, xmt.o, wiring.flipped(self.tx))
         m.d.comb += [rcv.framing_error.eq(self.framing_error), rcv.overrun.eq(self.overrun),
                      self.busy.eq(rcv.busy | exe.busy | xmt.busy), self.error.eq(xmt.error)]

@@ -1,5 +1,6 @@
 """The board top: UART (8N1) <-> HostLink <-> an SNN core (or a chain of cores), and
-three status LEDs."""
+three status LEDs. A core with its weights in SPRAM has them written over the link
+(WEIGHTS, `boards.link.WeightLoader`)."""
 
 from amaranth.build import ResourceError
 from amaranth.hdl import Cat, Elaboratable, Module
@@ -33,8 +34,11 @@ class BoardTop(wiring.Component):
         super().__init__()
 
     @classmethod
-    def for_core(cls, params, weights, divisor):
-        return cls(SNNCore(params, weights), core_id(params, weights), divisor)
+    def for_core(cls, params, weights, divisor, weight_memory=None):
+        """`weight_memory`: None (block RAM, initialised by the bitstream), or a class such as
+        `gen.spram.SpramWeightMemory` whose weights the host loads (`boards.client.load_weights`);
+        the id still names `weights`, which holds only once the host has verified the load."""
+        return cls(SNNCore(params, weights, weight_memory), core_id(params, weights), divisor)
 
     def elaborate(self, platform):
         m = Module()

@@ -63,7 +63,8 @@ def memory_note(p, weight_memory):
     return {"memory": f"{words} ({n} x SB_SPRAM256KA{' side by side' if n > 1 else ''}, iCE40 UP5K single-port RAM)",
             "load": "SPRAM is not initialised by the bitstream: before the first beat, with the core idle, "
                     "write word j*groups + g (the layout of the block RAM image) on load__data at load__addr "
-                    "with load__we high, one word per cycle"}
+                    "with load__we high, one word per cycle (on a board: boards.host --weight-memory spram "
+                    "writes them over the host link and verifies them)"}
 
 
 def build_manifest(name, params, cores, weights, weights_source, weight_memory="bram"):

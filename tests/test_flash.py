@@ -95,3 +95,13 @@ def test_the_same_bitstream_from_two_checkout_folders(tmp_path):
     for name in ("top.il", "top.pcf", "build_top.sh", "top.bin"):
         assert (a / build / name).read_bytes() == (b / build / name).read_bytes(), name
     assert str(tmp_path) not in (a / build / "top.il").read_text()
+
+
+def test_spram_weights_build_on_the_up5k_only(tmp_path, capsys):
+    """The weights in SPRAM (written at run time over the link): nextpnr places the cell
+    as ICESTORM_SPRAM, and no block RAM holds weights; other boards are refused."""
+    assert flash.main(["--build-only", "--weight-memory", "spram", "--out", str(tmp_path)] + SMALL) == 0
+    out = capsys.readouterr().out
+    assert "_spram/top.bin" in out and "ICESTORM_SPRAM 1/4" in out and "ICESTORM_RAM" not in out
+    assert flash.main(["--board", "ulx3s", "--build-only", "--weight-memory", "spram"] + SMALL) == 2
+    assert "--weight-memory spram needs one core (no --network) on an iCE40 UP5K" in capsys.readouterr().err
