@@ -162,7 +162,8 @@ class EventCore(wiring.Component):
         self.observe = SimpleNamespace(**{s.lower(): fsm.ongoing(s) for s in STATES}, t=t, primed=primed, drained=drained, read_valid=read_valid,
                                        event_valid=event_valid, out_valid=out_valid, last=last, queue=queue,
                                        synapses=synapses, membranes=membranes, fire_bit=fire_bit,
-                                       fire_group=fire_group, issue_group=issue_group, sel=sel)
+                                       fire_group=fire_group, issue_group=issue_group, sel=sel,
+                                       read_group=read_group, event_group=event_group)
         return m
 
     def memory(self, m):

@@ -180,7 +180,10 @@ class Harness(Elaboratable):
                      check(~s.fire | (s.sel == s.fire_group), "membrane select in FIRE"),
                      check(~s.integrate | ~s.synapses.sum_valid | (s.sel == s.synapses.sum_group),
                            "membrane select in INTEGRATE"),
-                     check(s.fire_bit < core.fire_steps), check(s.fire_group < p.groups), check(s.issue_group < p.groups),
+                     check(s.fire_bit < core.fire_steps), check(~s.fire | (s.fire_group < p.groups), "fire group in range while firing"),
+                     check(s.issue_group < p.groups),
+                     check(s.read_group < p.groups), check(s.event_group < p.groups),
+                     check(s.synapses.sum_group < p.groups),
                      check(s.t == Mux(s.idle, t_in, (t_in - 1) % core.timesteps), "timestep"),
                      check(t_in < core.timesteps),
                      check(pending == (~core.stream_in.ready).as_unsigned() + core.stream_out.valid, "beats in flight")]
