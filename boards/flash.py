@@ -8,6 +8,7 @@ one-line message naming what is missing (exit status 2 when programming was aske
 import os
 import sys
 
+from gen.build import add_weight_memory_option
 from gen.spram import SpramWeightMemory
 from sim.cli import UsageParser, add_core_options, add_network_options, command, network_bits, option
 from sim.params import CoreParams, ParamError
@@ -26,8 +27,8 @@ def parse_args(argv):
                     "--W/--S/--T where it has none (a float NIR graph is quantized to W bits)")
     add_network_options(ap)
     ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
-    ap.add_argument("--weight-memory", choices=("bram", "spram"), default="bram", help="spram (iCE40 UP5K): "
-                    "the weights in SPRAM, written by boards.host --weight-memory spram at run time (default bram)")
+    add_weight_memory_option(ap, "spram (iCE40 UP5K): the weights in SPRAM, written by boards.host "
+                             "--weight-memory spram at run time (default bram)")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--build-only", action="store_true", help="stop after the bitstream")
     ap.add_argument("--programmer", choices=PROGRAMMERS, default=None, help="default: the board's usual one")

@@ -11,6 +11,7 @@ Exit status: 0 all beats match, 1 mismatches, 2 usage or link errors.
 import os
 import sys
 
+from gen.build import add_weight_memory_option
 from gen.spram import SpramWeightMemory
 from gen.weights import make_weights
 from sim.cli import UsageParser, add_core_options, command
@@ -50,8 +51,8 @@ def parse_args(argv):
     ap.add_argument("--sim-divisor", type=int, default=4,
                     help="clock cycles per UART bit in --sim and --sim-bitstream (default 4)")
     add_core_options(ap, 8, 2, 2, seed_help="weights seed the bitstream was built with")
-    ap.add_argument("--weight-memory", choices=("bram", "spram"), default="bram",
-                    help="as the bitstream was built: spram writes the weights over the link first (default bram)")
+    add_weight_memory_option(ap, "as the bitstream was built: spram writes the weights over the link first "
+                             "(default bram)")
     ap.add_argument("--threshold", type=int, default=None, help="default: near the spread of the inputs' drive (sim.evidence.spread_threshold), so neurons fire")
     ap.add_argument("--inputs", metavar="FILE.npy", help="spike levels, shape (inferences, T, n_in)")
     ap.add_argument("--spike-rate", type=float, default=0.1, help="random inputs at this rate (default 0.1)")

@@ -26,6 +26,11 @@ WEIGHT_MEMORIES = {"bram": None, "spram": SpramWeightMemory}
 RESERVED = {"clk", "rst", "threshold", "spikes_in", "spikes_out", "acts_in", "acts_out"}
 
 
+def add_weight_memory_option(ap, help):
+    """`--weight-memory`, one of WEIGHT_MEMORIES (default bram), with the command's `help`."""
+    ap.add_argument("--weight-memory", choices=tuple(WEIGHT_MEMORIES), default="bram", help=help)
+
+
 def default_name(p):
     name = f"bb_w{p.W}s{p.S}t{p.T}_{p.n_in}x{p.n_out}"
     return name if p.lanes == p.n_out else f"{name}_l{p.lanes}"

@@ -8,7 +8,7 @@ from sim.cli import UsageParser, add_core_options, add_network_options, command,
 from sim.quantize import describe
 from sim.validate import check_out_dir
 
-from .build import generate, progress, write_all
+from .build import add_weight_memory_option, generate, progress, write_all
 
 
 def parse_args(argv):
@@ -21,10 +21,9 @@ def parse_args(argv):
     ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
     ap.add_argument("--kind", choices=("snn", "qnn", "both"), default="both", help="which cores to emit (default both)")
     ap.add_argument("--weights", metavar="FILE.npy", help="(n_out, n_in) integer weights; default: seeded random")
-    ap.add_argument("--weight-memory", choices=("bram", "spram"), default="bram",
-                    help="where the weights live: block RAM, initialised by the bitstream (default), or the iCE40 "
-                    "UP5K's SPRAM (lanes*W <= 64, n_in*n_out/lanes <= 16384), written at run time through the "
-                    "core's load port (see the manifest)")
+    add_weight_memory_option(ap, "where the weights live: block RAM, initialised by the bitstream (default), or "
+                             "the iCE40 UP5K's SPRAM (lanes*W <= 64, n_in*n_out/lanes <= 16384), written at run time through the "
+                             "core's load port (see the manifest)")
     ap.add_argument("--name", help="module/file base name (default bb_w{W}s{S}t{T}_{n_in}x{n_out}[_l{lanes}])")
     ap.add_argument("--out", default="rtl", help="output directory (default rtl/)")
     args = ap.parse_args(argv)

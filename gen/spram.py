@@ -14,6 +14,8 @@ from amaranth.lib.wiring import In, Out
 
 from sim.params import ParamError
 
+from .weight_memory import WeightMemory
+
 DEPTH, WIDTH, CELLS = 1 << 14, 16, 4     # one SB_SPRAM256KA: 16K x 16 bits; a UP5K has 4
 
 
@@ -62,9 +64,7 @@ class SpramWeightMemory(wiring.Component):
                              "for SPRAM: legal is {legal}", i=params.n_in, o=params.n_out, depth=depth)
         return params
 
-    def address(self, j, group):
-        """The word of input `j`'s weights for neuron group `group`."""
-        return j * self.params.groups + group
+    address = WeightMemory.address      # the same word layout
 
     def elaborate(self, platform):
         m = Module()

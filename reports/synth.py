@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from gen.build import default_name
+from gen.build import add_weight_memory_option, default_name
 from sim.cli import UsageParser, add_core_options, command, exit_status, report
 from sim.params import CoreParams, ParamError
 from sim.files import write_files
@@ -31,9 +31,8 @@ def parse_args(argv):
     ap = UsageParser(prog=PROG, description=__doc__.split("\n\n")[0])
     add_core_options(ap, required=True)
     ap.add_argument("--kind", choices=("snn", "qnn", "both"), default="both", help="which core (default both)")
-    ap.add_argument("--weight-memory", choices=("bram", "spram"), default="bram",
-                    help="where the core's weights live: block RAM (default) or, on the iCE40 UP5K, SPRAM "
-                    "(written at run time; see python -m gen.core --help)")
+    add_weight_memory_option(ap, "where the core's weights live: block RAM (default) or, on the iCE40 UP5K, SPRAM "
+                             "(written at run time; see python -m gen.core --help)")
     add_build_options(ap)
     return ap.parse_args(argv)
 
