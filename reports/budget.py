@@ -1,7 +1,8 @@
 """`python -m reports.budget`: measured energy per synaptic operation against the bit
 budget BB = W*S*T, over a grid of allocations (default W in {1,2,4,8}, S in {1,2,4},
 T in {1,2,4,8}), for the SNN core and its QNN twin, with a least-squares line and R^2
-(the second paper's Fig. 3, measured on gates).
+(the second paper's Fig. 3, measured on gates), and the power law in W, S and T that says
+which factor of the budget the energy follows (`factor_fit`).
 
 Each point is `reports.power.measure` (synthesis, gate-level simulation checked against
 the twin, toggles x coefficients), cached under reports/out/cache/energy/. Energy per
