@@ -13,8 +13,8 @@ One input beat goes through an explicit FSM that sequences four components:
              only; QNN: `w * a`, behind a product register) to the `MembraneBank`
              (gen/membranes.py). Zero inputs cost no cycle; the first cycle only fills
              stage 0, and clears the membranes if the beat starts an inference (from
-             registers only, so the input handshake stays off the membranes' enables). When no event is left, and the output register
-             is free, go to FIRE.
+             registers only, so the input handshake stays off the membranes' enables).
+             When no event is left, and the output register is free, go to FIRE.
 * FIRE       the `FireUnit` (gen/fire.py) divides each group's membranes by restoring
              steps, MSB first, `steps` cycles per group (S for the SNN, B for the QNN),
              writing back the residual. Then the output beat is made valid (with `last`

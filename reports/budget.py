@@ -26,14 +26,18 @@ from .jobs import executor
 from .measurement import jobs_for, measure_all
 
 
+def r_squared(y, predicted):
+    """1 - residual sum of squares / total sum of squares (1 when y does not vary)."""
+    total = float(((y - y.mean()) ** 2).sum())
+    return 1.0 - float(((y - predicted) ** 2).sum()) / total if total else 1.0
+
+
 def fit(x, y):
     """Least-squares line y = slope*x + intercept and its R^2."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     slope, intercept = np.polyfit(x, y, 1)
-    residual = y - (slope * x + intercept)
-    total = float(((y - y.mean()) ** 2).sum())
-    return {"slope": float(slope), "intercept": float(intercept),
-            "r2": 1.0 - float((residual ** 2).sum()) / total if total else 1.0, "points": len(x)}
+    return {"slope": float(slope), "intercept": float(intercept), "r2": r_squared(y, slope * x + intercept),
+            "points": len(x)}
 
 
 def factor_fit(results):
@@ -47,9 +51,8 @@ def factor_fit(results):
     x = np.column_stack([np.ones(len(results))] + [np.log2([r["params"][k] for r in results]) for k in factors])
     y = np.log2([r["pj_per_synapse"] for r in results])
     coef = np.linalg.lstsq(x, y, rcond=None)[0]
-    total = float(((y - y.mean()) ** 2).sum())
     return {"scale": float(2 ** coef[0]), "exponents": {k: float(e) for k, e in zip(factors, coef[1:])},
-            "r2": 1.0 - float(((y - x @ coef) ** 2).sum()) / total if total else 1.0, "points": len(results)}
+            "r2": r_squared(y, x @ coef), "points": len(results)}
 
 
 def summarize(results):
