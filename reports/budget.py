@@ -44,9 +44,10 @@ def factor_fit(results):
     """Least squares of log2(pJ per synaptic op) on log2 of each of W, S, T that varies: the
     exponents of pJ = scale * W^a * S^b * T^c and R^2 of the logs. Energy proportional to
     BB gives 1 for each; the exponents say which factor of the budget the energy follows.
-    None when there are no more points than terms."""
+    None when there are no more points than terms, or an energy is not positive (a
+    coefficients file of zeros): it has no logarithm."""
     factors = [k for k in "WST" if len({r["params"][k] for r in results}) > 1]
-    if len(results) <= len(factors) + 1:
+    if len(results) <= len(factors) + 1 or any(r["pj_per_synapse"] <= 0 for r in results):
         return None
     x = np.column_stack([np.ones(len(results))] + [np.log2([r["params"][k] for r in results]) for k in factors])
     y = np.log2([r["pj_per_synapse"] for r in results])

