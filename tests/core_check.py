@@ -7,26 +7,38 @@ import numpy as np
 import pytest
 
 from gen import QNNCore, SNNCore
+from gen.priority import ActiveChunkQueue
 from sim.beats import QNN, SNN
 from sim.params import CoreParams
 from sim.stimulus import firing_weights
 from gen.simulate import run_stream
 
 
-def check_snn(params, weights, spikes, theta, **stream_opts):
+class ActiveChunkSNN(SNNCore):
+    """An SNN core with the event queue of beats over `gen.priority.LARGE_BEAT` slots, small
+    enough to simulate."""
+    event_queue = ActiveChunkQueue
+
+
+class ActiveChunkQNN(QNNCore):
+    """A QNN core with the event queue of beats over `gen.priority.LARGE_BEAT` slots."""
+    event_queue = ActiveChunkQueue
+
+
+def check_snn(params, weights, spikes, theta, core=SNNCore, **stream_opts):
     """spikes (inferences, T, n_in). Asserts bit-exactness; returns (in_cycles, out_cycles)."""
     p = params
     expected = SNN.expected(weights, spikes, theta, p.S, p.T)
-    got, ins, outs = run_stream(SNNCore(p, weights), SNN.encode(spikes, p.S, p.T), theta, **stream_opts)
+    got, ins, outs = run_stream(core(p, weights), SNN.encode(spikes, p.S, p.T), theta, **stream_opts)
     assert_beats_equal(got, expected, p.n_out * p.S + 1)
     return ins, outs
 
 
-def check_qnn(params, weights, acts, theta, **stream_opts):
+def check_qnn(params, weights, acts, theta, core=QNNCore, **stream_opts):
     """acts (inferences, n_in). Asserts bit-exactness; returns (in_cycles, out_cycles)."""
     p = params
     expected = QNN.expected(weights, acts, theta, p.S, p.T)
-    got, ins, outs = run_stream(QNNCore(p, weights), QNN.encode(acts, p.S, p.T), theta, **stream_opts)
+    got, ins, outs = run_stream(core(p, weights), QNN.encode(acts, p.S, p.T), theta, **stream_opts)
     assert_beats_equal(got, expected, p.n_out * p.B)
     return ins, outs
 

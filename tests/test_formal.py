@@ -9,6 +9,7 @@ clamp): the whole file takes about a minute on one core."""
 import json
 import subprocess
 import sys
+from functools import partial
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from amaranth.hdl import ResetSignal, Signal
 from boards.formal import ReceiverHarness
 from boards.link import FrameReceiver
 from gen.formal import PROPERTIES, Harness
+from gen.priority import ActiveChunkQueue
 from gen.qnn import QNNCore
 from gen.snn import SNNCore
 from reports.formal import chain_of, run
@@ -45,6 +47,15 @@ def test_every_property_proven(kind):
     for prop in PROPERTIES:
         assert prove(CORES[kind](SMALL, WEIGHTS), prop)[0] == "pass", prop
     assert prove(CORES[kind](SMALL, WEIGHTS), "latency", "cover")[0] == "pass", "latency bound never attained"
+
+
+@pytest.mark.parametrize("kind", ["snn", "qnn"])
+def test_every_property_proven_with_the_active_chunk_queue(kind):
+    """The event queue of large beats (gen.priority.LARGE_BEAT), in chunks of 2: SMALL's 3
+    slots are 2 chunks. k-induction takes its invariants (`ActiveChunkQueue.invariants`)."""
+    core = type("ActiveChunk", (CORES[kind],), {"event_queue": staticmethod(partial(ActiveChunkQueue, chunk=2))})
+    for prop in PROPERTIES:
+        assert prove(core(SMALL, WEIGHTS), prop)[0] == "pass", prop
 
 
 def test_chain_twin_bounded():

@@ -2,10 +2,11 @@ import itertools
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Fragment, Module, Signal
 from amaranth.sim import Simulator
 
-from gen.priority import EventQueue, FirstSet, onehot_index, two_or_more
+from gen.priority import (LARGE_BEAT, ActiveChunkQueue, FirstSet, ParallelChunkQueue, event_queue, lowest_set,
+                          onehot_index, two_or_more)
 
 
 @pytest.mark.parametrize("width", [1, 2, 3, 5, 8])
@@ -41,11 +42,13 @@ def test_first_set_wide_vector_spot_checks():
     sim.run()
 
 
-@pytest.mark.parametrize("slots, data_bits, chunk", [(5, 0, 4), (37, 3, 8), (40, 2, 16), (1, 1, 16)])
-def test_event_queue_hands_out_every_event_lowest_first(slots, data_bits, chunk):
-    """Random beats, reloaded mid-way too: the taken (index, word) sequence is the set slots
-    in increasing order, then `valid` drops; checked against a plain Python model."""
-    dut = EventQueue(slots, data_bits, chunk)
+@pytest.mark.parametrize("queue", [ParallelChunkQueue, ActiveChunkQueue])
+@pytest.mark.parametrize("slots, data_bits, chunk", [(5, 0, 4), (37, 3, 8), (40, 2, 16), (1, 1, 16), (300, 0, 16)])
+def test_event_queue_hands_out_every_event_lowest_first(queue, slots, data_bits, chunk):
+    """Random beats, reloaded mid-way too, with cycles without a take: the taken (index, word)
+    sequence is the set slots in increasing order, then `valid` drops; checked against a
+    plain Python model."""
+    dut = queue(slots, data_bits, chunk)
     rng = np.random.default_rng([slots, chunk])
 
     async def bench(ctx):
@@ -60,18 +63,48 @@ def test_event_queue_hands_out_every_event_lowest_first(slots, data_bits, chunk)
             expected = [i for i in range(slots) if flags >> i & 1]
             stop = len(expected) if rng.random() > 0.3 else int(rng.integers(0, len(expected) + 1))
             for i in expected[:stop]:
+                held = ctx.get(dut.valid), ctx.get(dut.index)
+                ctx.set(dut.take, 0)
+                for _ in range(int(rng.integers(0, 3)) if rng.random() < 0.3 else 0):   # no take: nothing moves
+                    await ctx.tick()
+                    assert (ctx.get(dut.valid), ctx.get(dut.index)) == held
                 ctx.set(dut.take, 1)
                 await ctx.tick()
                 assert (ctx.get(dut.valid), ctx.get(dut.index)) == (1, i)
                 if data_bits:
                     assert ctx.get(dut.word) == (data >> (i * data_bits)) & (2 ** data_bits - 1)
             if stop == len(expected):
+                ctx.set(dut.take, 1)
                 await ctx.tick()
                 assert ctx.get(dut.valid) == 0
             ctx.set(dut.take, 0)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def test_event_queue_by_beat_size():
+    for slots, kind in ((LARGE_BEAT, ParallelChunkQueue), (LARGE_BEAT + 1, ActiveChunkQueue)):
+        queue = event_queue(slots, 3)
+        Fragment.get(queue, None)       # elaborated, as a core would
+        assert isinstance(queue, kind)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 7, 16])
+def test_lowest_set_exhaustive(width):
+    bits = Signal(width)
+    m = Module()
+    index = Signal(4)
+    m.d.comb += index.eq(lowest_set(bits, 4))
+
+    async def bench(ctx):
+        for v in range(1, 2 ** width):
+            ctx.set(bits, v)
+            assert ctx.get(index) == (v & -v).bit_length() - 1
+
+    sim = Simulator(m)
     sim.add_testbench(bench)
     sim.run()
 

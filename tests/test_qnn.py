@@ -9,7 +9,7 @@ from sim.beats import QNN
 from sim.evidence import require_evidence, spread_threshold
 from sim.twin import qnn_forward
 from sim.stimulus import activations, random_weights
-from core_check import GRID_CASES, check_qnn, small_params, weight_cases
+from core_check import GRID_CASES, ActiveChunkQNN, check_qnn, small_params, weight_cases
 from gen.simulate import run_stream
 
 
@@ -55,6 +55,20 @@ def test_cycles_match_manifest_formula(lanes):
     expected = [p.qnn_cycles(int(n)) for n in (acts != 0).sum(axis=1)]
     assert np.diff(ins).tolist() == expected[:-1]
     assert (np.array(outs) - np.array(ins)).tolist() == expected
+
+
+def test_active_chunk_queue_bit_exact_and_on_time():
+    """The event queue of large beats (gen.priority.LARGE_BEAT) in a small core: 40 inputs
+    are 3 chunks; idle gaps and backpressure, then the cycle formula."""
+    p = CoreParams(4, 2, 3, n_in=40, n_out=6, lanes=2)
+    rng = np.random.default_rng(40)
+    acts = np.stack([np.zeros(p.n_in, int), np.full(p.n_in, p.L)] + [activations(rng, p.n_in, p.L, s) for s in SPARSITIES])
+    weights = random_weights(p, rng)
+    theta = spread_threshold(weights, acts[2:], p.L)
+    require_evidence(qnn_forward(weights, acts, theta, p.L), p.L, "active-chunk queue")
+    check_qnn(p, weights, acts, theta, core=ActiveChunkQNN, seed=40, idle=0.3, backpressure=0.4)
+    ins, outs = check_qnn(p, weights, acts, theta, core=ActiveChunkQNN)
+    assert (np.array(outs) - np.array(ins)).tolist() == [p.qnn_cycles(int(n)) for n in (acts != 0).sum(axis=1)]
 
 
 def test_threshold_zero_completes_every_handshake():

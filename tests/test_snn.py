@@ -9,7 +9,7 @@ from sim.beats import SNN
 from sim.evidence import require_evidence, spread_threshold
 from sim.twin import snn_forward
 from sim.stimulus import random_weights, spike_train
-from core_check import GRID_CASES, check_snn, small_params, weight_cases
+from core_check import GRID_CASES, ActiveChunkSNN, check_snn, small_params, weight_cases
 from gen.simulate import run_stream
 
 
@@ -46,13 +46,14 @@ def test_bit_exact(W, S, T):
     grid_point(W, S, T)
 
 
-@pytest.mark.parametrize("lanes", [1, 2, 3, 6])
-def test_cycles_match_manifest_formula(lanes):
-    p = CoreParams(4, 3, 3, n_in=9, n_out=6, lanes=lanes)
+@pytest.mark.parametrize("core, lanes", [(SNNCore, 1), (SNNCore, 2), (SNNCore, 3), (SNNCore, 6),
+                                         (ActiveChunkSNN, 1), (ActiveChunkSNN, 3)])
+def test_cycles_match_manifest_formula(core, lanes):
+    p = CoreParams(4, 3, 3, n_in=9, n_out=6, lanes=lanes)          # 36 event slots: 3 chunks
     rng = np.random.default_rng(lanes)
     spikes = np.concatenate([spike_train(rng, (3, p.T, p.n_in), p.S, r) for r in (0.0, 0.2, 0.7, 1.0)])
     weights = random_weights(p, rng)
-    ins, outs = check_snn(p, weights, spikes, 5)
+    ins, outs = check_snn(p, weights, spikes, 5, core=core)
     set_bits = [bin(int(x)).count("1") for x in spikes.reshape(-1, p.n_in).ravel()]
     per_beat = np.add.reduceat(set_bits, np.arange(0, len(set_bits), p.n_in))
     expected = [p.snn_cycles(int(e)) for e in per_beat]
@@ -63,6 +64,17 @@ def test_cycles_match_manifest_formula(lanes):
     last_out = np.array(outs).reshape(-1, p.T)[:, -1]
     per_inference = per_beat.reshape(-1, p.T).sum(axis=1)
     assert (last_out - first_in).tolist() == [p.snn_cycles(int(e), p.T) for e in per_inference]
+
+
+def test_active_chunk_queue_bit_exact():
+    """The event queue of large beats (gen.priority.LARGE_BEAT) in a small core: 24 inputs at
+    S = 3 are 96 slots in 6 chunks; idle gaps and backpressure."""
+    p = CoreParams(4, 3, 2, n_in=24, n_out=6, lanes=3)
+    rng = np.random.default_rng(24)
+    spikes, weights = stimulus(p, rng), random_weights(p, rng)
+    theta = spread_threshold(weights, spikes[2:], p.K)
+    require_evidence(snn_forward(weights, spikes, theta, p.S), p.K, "active-chunk queue")
+    check_snn(p, weights, spikes, theta, core=ActiveChunkSNN, seed=24, idle=0.3, backpressure=0.4)
 
 
 def test_sparser_input_takes_fewer_cycles():

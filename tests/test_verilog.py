@@ -22,6 +22,7 @@ from gen.fire import FireUnit
 from gen.weight_memory import WeightMemory
 from sim.params import CoreParams
 from gen.testbench.runner import simulator_available, verilator_bin
+from core_check import ActiveChunkQNN, ActiveChunkSNN
 from hdl_regression import LEGAL_TRANSITIONS, build, default_weights, expected_transitions, make_case, run, simulator
 
 SIM = simulator()
@@ -169,6 +170,21 @@ def test_regression_catches_mutant(kind, mutant):
     with open(log) as f:
         text = f.read()
     assert "AssertionError: phase" in text, f"the mutant failed for another reason than a twin mismatch: {log}"
+
+
+# No grid point has more than gen.priority.LARGE_BEAT event slots, so a small core with the
+# large beats' queue: the SNN's 24 inputs at S = 3 are 96 slots in 6 chunks, the QNN's 40 three
+ACTIVE_CHUNK_POINTS = {"snn": (ActiveChunkSNN, CoreParams(4, 3, 2, 24, 6, 3)),
+                       "qnn": (ActiveChunkQNN, CoreParams(4, 2, 3, 40, 6, 2))}
+
+
+@pytest.mark.parametrize("kind", ["snn", "qnn"])
+def test_active_chunk_queue_bit_exact(kind, record_property):
+    core, p = ACTIVE_CHUNK_POINTS[kind]
+    passed, report, log = regress(kind, core(p, default_weights(p, 7)), p, f"{kind}_active_chunk", 7,
+                                  record_property, sim=MUTANT_SIM)
+    assert passed, f"cocotb regression failed on {MUTANT_SIM}, log: {log}"
+    assert report["beats_compared"] > 0
 
 
 LINT_POINTS = [(SNNCore, CoreParams(8, 2, 2)), (QNNCore, CoreParams(8, 2, 2)),
