@@ -86,7 +86,7 @@ class LoadingHarness(SerialHarness):
 
     def elaborate(self, platform):
         m = super().elaborate(platform)
-        load, k = self.core.load, min(len(self.core.stream_in.payload.as_value()), self.max_inputs)
+        load, k = self.ports.load, min(len(self.ports.stream_in.payload.as_value()), self.max_inputs)
         word = Cat(load.data, load.addr)
         m.d.comb += [word.eq(Cat(self.shift_in[i % k] for i in range(len(word)))), load.we.eq(self.load)]
         return m

@@ -154,8 +154,9 @@ ABC9_XAIGER1 = "scratchpad -set abc9.xaiger 1"
 def synth_script(target, top, netlist, multipliers=0, prelude="", keep=None):
     """The yosys commands that synthesize `top` into the JSON `netlist`; a design with
     `multipliers` multipliers gets the target's DSP option if they all fit its DSPs.
-    The submodule `keep` (a module name) is synthesized on its own, as if alone, and
-    only then flattened into `top`."""
+    The submodule `keep` (a module name) is kept a module of its own until it is mapped,
+    and only then flattened into `top`: nothing is merged or propagated across its ports
+    (on ECP5 it maps to a few more cells than alone: 360 against 335 LUT4 for a 4x2 core)."""
     dsp = f" {target.dsp}" if target.dsp and 0 < multipliers <= target.capacity["dsp"] else ""
     if keep is None:
         return f"{prelude}{target.synth}{dsp} -top {top} -json {netlist}"

@@ -41,8 +41,8 @@ def build(kind, params, target_name, freq_mhz=None, seed=0, workdir="build", wei
     # The harness repeats its few input bits across the core's wide payload. Elaborated
     # together, the core's registers that latch equal bits were merged (an early
     # ActiveChunkQueue in a 256x32 SNN core: placed in 2957 logic cells, though the core
-    # alone needs 3492 LUT4s). So the top instantiates the
-    # core's own module, which yosys synthesizes as if alone and only then flattens.
+    # alone needs 3492 LUT4s). So the top instantiates the core's own module, which yosys
+    # keeps apart until it is mapped, then flattens.
     core_text = verilog(core, name=module)
     for name, text in ((module, core_text), (top, verilog(harness(core, instance=module), name=top) + core_text)):
         with open(os.path.join(workdir, f"{name}.v"), "w") as f:

@@ -3,9 +3,16 @@
 import dataclasses
 import json
 import os
+import re
 
 import pytest
+from amaranth.hdl import Fragment
+from amaranth.lib.wiring import In
 
+from gen.build import make_cores
+from gen.emit import verilog
+from gen.harness import harness
+from gen.weights import make_weights
 from reports import flow, implementation, synth
 from sim.params import CoreParams
 
@@ -32,6 +39,22 @@ def test_ice40_flow_results_are_consistent(ice40_small):
     assert r["placed"]["critical_paths"][0]["delay_ns"] > 0
     bitstream = os.path.join(r["workdir"], r["placed"]["bitstream"])
     assert os.path.getsize(bitstream) > 1000
+
+
+@pytest.mark.parametrize("weight_memory", ["bram", "spram"])
+def test_harness_drives_every_port_of_the_core_instance(weight_memory):
+    """Placed, the core is an instance of its own module (reports.implementation): every
+    input port of it is driven from the harness, none tied to a constant (the SPRAM's
+    write port once was, so the placed core could never be written)."""
+    p = CoreParams(8, 1, 1, 4, 8, 8)
+    (module, core), = make_cores(p, make_weights(p, None, 0)[0], "snn", "core", weight_memory).values()
+    text = verilog(harness(core, instance=module), name="top")
+    Fragment.get(core, None)        # its own module, as reports.implementation emits it
+    inputs = [path for path, member, _ in core.signature.flatten(core.signature.create()) if member.flow == In]
+    assert len(inputs) >= (6 if weight_memory == "spram" else 3)
+    for path in inputs:
+        port = "__".join(map(str, path))
+        assert re.search(rf"\.{port}\((?!\d+'[hd]0+\))", text), f"{port} is not driven"
 
 
 def test_more_neurons_never_use_fewer_luts(ice40_small):
