@@ -1,13 +1,14 @@
 """SerialHarness: a thin top that puts a core's wide stream ports behind seven pins, so a
-core can be placed and routed on a small package (UP5K sg48 has 39 IOs).
+core can be placed and routed on a small package (UP5K sg48 has 39 IOs). The core is an
+instance of its own module (`module`, emitted beside the harness), which the netlist
+cannot see into, so that its registers latching equal bits stay apart, as beside a real
+top's.
 
 * `shift` high: one bit moves in from `sdi` to the top of the input register (at most
   `max_inputs` payload bits in the low bits, the threshold above it) and one bit of
   the output register moves out on `sdo`, LSB first. A wider input payload repeats
   the register's bits (bit i is register bit i mod max_inputs), so the harness stays
-  small next to a big core while every payload bit is still driven by a flip-flop
-  (with `instance`, the core is a separate module that the netlist cannot see into, so
-  that its registers latching equal bits stay apart, as beside a real top's);
+  small next to a big core while every payload bit is still driven by a flip-flop;
 * `go` is the core's input `valid`, `take` its output `ready`; `in_ready` and
   `out_valid` come back out; an output beat is captured into the output register as it
   moves, folded to at most `max_outputs` bits (bit i is the XOR of payload bits i,
@@ -32,17 +33,13 @@ class SerialHarness(wiring.Component):
     in_ready: Out(1)
     out_valid: Out(1)
 
-    def __init__(self, core, max_inputs=32, max_outputs=32, instance=None):
-        self.core, self.max_inputs, self.max_outputs, self.instance = core, max_inputs, max_outputs, instance
+    def __init__(self, core, module, max_inputs=32, max_outputs=32):
+        self.core, self.module, self.max_inputs, self.max_outputs = core, module, max_inputs, max_outputs
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
-        if self.instance is None:
-            m.submodules.core = self.ports = core = self.core
-        else:
-            m.submodules.core, core = self.core_instance()
-            self.ports = core
+        m.submodules.core, core = self.core_instance()
         inp, out = core.stream_in, core.stream_out
         n = len(inp.payload.as_value())
         k = min(n, self.max_inputs)
@@ -65,16 +62,16 @@ class SerialHarness(wiring.Component):
         return m
 
     def core_instance(self):
-        """The core as an instance of the module `instance` (its ports named as Amaranth
-        names them: `spikes_in__payload`, ...), and its ports under the core's attribute names."""
+        """The core as an instance of `module` (its ports named as Amaranth names them:
+        `spikes_in__payload`, ...), and its ports under the core's attribute names (`ports`)."""
         core, ports = self.core, self.core.signature.create()
         conns = {("i_" if member.flow == In else "o_") + "__".join(map(str, path)): value
                  for path, member, value in core.signature.flatten(ports)}
         names = {name: getattr(ports, name) for name in core.signature.members}
         aliases = {alias: names[name] for alias in ("stream_in", "stream_out")
                    for name in names if getattr(core, name) is getattr(core, alias)}
-        return (Instance(self.instance, i_clk=ClockSignal(), i_rst=ResetSignal(), **conns),
-                SimpleNamespace(**names, **aliases))
+        self.ports = SimpleNamespace(**names, **aliases)
+        return Instance(self.module, i_clk=ClockSignal(), i_rst=ResetSignal(), **conns), self.ports
 
 
 class LoadingHarness(SerialHarness):
@@ -92,7 +89,7 @@ class LoadingHarness(SerialHarness):
         return m
 
 
-def harness(core, instance=None):
-    """The harness for `core` (or for an instance of it, see SerialHarness): a
-    LoadingHarness where it has a `load` port."""
-    return (LoadingHarness if "load" in core.signature.members else SerialHarness)(core, instance=instance)
+def harness(core, module):
+    """The harness for `core`, an instance of `module`: a LoadingHarness where it has a
+    `load` port."""
+    return (LoadingHarness if "load" in core.signature.members else SerialHarness)(core, module)

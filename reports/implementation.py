@@ -44,7 +44,7 @@ def build(kind, params, target_name, freq_mhz=None, seed=0, workdir="build", wei
     # alone needs 3492 LUT4s). So the top instantiates the core's own module, which yosys
     # keeps apart until it is mapped, then flattens.
     core_text = verilog(core, name=module)
-    for name, text in ((module, core_text), (top, verilog(harness(core, instance=module), name=top) + core_text)):
+    for name, text in ((module, core_text), (top, verilog(harness(core, module), name=top) + core_text)):
         with open(os.path.join(workdir, f"{name}.v"), "w") as f:
             f.write(text)
     _, core_cells = synthesize(os.path.join(workdir, f"{module}.v"), module, target, workdir, core.multipliers)

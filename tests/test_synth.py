@@ -48,7 +48,7 @@ def test_harness_drives_every_port_of_the_core_instance(weight_memory):
     write port once was, so the placed core could never be written)."""
     p = CoreParams(8, 1, 1, 4, 8, 8)
     (module, core), = make_cores(p, make_weights(p, None, 0)[0], "snn", "core", weight_memory).values()
-    text = verilog(harness(core, instance=module), name="top")
+    text = verilog(harness(core, module), name="top")
     Fragment.get(core, None)        # its own module, as reports.implementation emits it
     inputs = [path for path, member, _ in core.signature.flatten(core.signature.create()) if member.flow == In]
     assert len(inputs) >= (6 if weight_memory == "spram" else 3)
