@@ -61,6 +61,7 @@ class EventQueue(wiring.Component):
     def __init__(self, slots, data_bits=0, chunk=16):
         assert chunk & (chunk - 1) == 0
         self.slots, self.data_bits, self.chunk = slots, data_bits, chunk
+        self.chunks = [(lo, min(lo + chunk, slots)) for lo in range(0, slots, chunk)]   # (first, end) slots
         super().__init__({"load": In(1), "flags": In(slots), "data": In(slots * data_bits), "take": In(1),
                           "index": Out(range(max(slots, 2))), "word": Out(data_bits), "valid": Out(1)})
 
@@ -78,7 +79,7 @@ class ParallelChunkQueue(EventQueue):
 
     def elaborate(self, platform):
         m = Module()
-        chunks = [(lo, min(lo + self.chunk, self.slots)) for lo in range(0, self.slots, self.chunk)]
+        chunks = self.chunks
         local_bits = (self.chunk - 1).bit_length()
         pending = Signal(self.slots, name="pending")
         data = Signal(len(self.data), name="slot_data")
@@ -135,7 +136,7 @@ class ActiveChunkQueue(EventQueue):
         m = Module()
         C = self.chunk
         local_bits = (C - 1).bit_length()
-        chunks = [(lo, min(lo + C, self.slots)) for lo in range(0, self.slots, C)]
+        chunks = self.chunks
         flags = Signal(self.slots, name="slot_flags")
         chunk_flags, beat_chunks = ([f[lo:hi] for lo, hi in chunks] for f in (flags, self.flags))
         data = Signal(len(self.data), name="slot_data")
