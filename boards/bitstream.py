@@ -86,12 +86,13 @@ def build(platform, board, core, ident, baud, build_dir):
     return next(p for p in products if os.path.exists(p)), report
 
 
-def network_core(network, max_lanes):
-    """(Chain of SNN cores, its id, a folder name) for a network (Network, S, T) or a network file."""
+def network_core(network, max_lanes, weight_memory="bram"):
+    """(Chain of SNN cores, its id, a folder name) for a network (Network, S, T) or a network
+    file; with `weight_memory` "spram" its largest layer keeps its weights in SPRAM."""
     from gen.chain import Chain
     from gen.nirgraph import load_network
     net, S, T = load_network(network) if isinstance(network, (str, os.PathLike)) else network
-    chain = Chain.for_network("snn", net, S, T, max_lanes)
+    chain = Chain.for_network("snn", net, S, T, max_lanes, weight_memory)
     sizes = "-".join(str(n) for n in [net.weights[0].shape[1]] + [w.shape[0] for w in net.weights])
     return chain, chain_id(chain), f"net_w{net.W}s{S}t{T}_{sizes}"
 
@@ -103,7 +104,8 @@ def build_board(platform, board, params, seed, baud, out, network=None, max_lane
     report). With `weight_memory` "spram" the weights are not in the bitstream (the host
     writes them, `boards.client.load_weights`); the id still names them."""
     if network:
-        core, ident, what = network_core(network, max_lanes)
+        core, ident, what = network_core(network, max_lanes, weight_memory)
+        what += "_spram" if weight_memory == "spram" else ""
     else:
         from gen.build import WEIGHT_MEMORIES
         from gen.snn import SNNCore

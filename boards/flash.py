@@ -27,8 +27,8 @@ def parse_args(argv):
                     "--W/--S/--T where it has none (a float NIR graph is quantized to W bits)")
     add_network_options(ap)
     ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
-    add_weight_memory_option(ap, "spram (iCE40 UP5K): the weights in SPRAM, written by boards.host "
-                             "--weight-memory spram at run time (default bram)")
+    add_weight_memory_option(ap, "spram (iCE40 UP5K): the weights in SPRAM (with --network, the largest "
+                             "layer's), written by boards.host --weight-memory spram at run time (default bram)")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--build-only", action="store_true", help="stop after the bitstream")
     ap.add_argument("--programmer", choices=PROGRAMMERS, default=None, help="default: the board's usual one")
@@ -55,10 +55,10 @@ def main(argv=None):
         raise ParamError("baud", args.baud, ">= 1200")
     platform = board_platform(args.board)      # before any core exists: a refused board leaves none unused
     if args.weight_memory == "spram":
-        if args.network or getattr(platform, "device", None) != "iCE40UP5K":
-            raise ParamError("weight_memory", "spram", text="{name} {value} needs one core (no --network) on an "
-                             "iCE40 UP5K board such as icebreaker")
-        SpramWeightMemory.check(params)
+        if getattr(platform, "device", None) != "iCE40UP5K":
+            raise ParamError("weight_memory", "spram", text="{name} {value} needs an iCE40 UP5K board such as icebreaker")
+        if not args.network:
+            SpramWeightMemory.check(params)
     clock, board = platform.default_clk_frequency, args.board.rpartition(":")[2]
     if clock // args.baud < 4:                 # the UART samples each bit at least 4 clocks
         raise ParamError("baud", args.baud, f"1200..{int(clock // 4)} (a quarter of the {board} clock, {clock / 1e6:g} MHz)")

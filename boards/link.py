@@ -10,7 +10,8 @@ inter-byte timeout). `CommandExecutor` runs a request on the core: ID (the core'
 id, so the host can refuse a mismatched bitstream), THRESHOLD (load the threshold
 register; unknown for a chain, whose thresholds are built in), BEAT (one input beat in;
 the answer is the core's output beat for it), CYCLES (the 32-bit count of cycles the core
-has spent on beats, from input handshake to output handshake); an error code becomes an
+has spent on beats, from input handshake, or the first cycle a core that holds its beat
+saw it, to output handshake); an error code becomes an
 error answer; a command with the code and seq of the last one it ran gets that answer again
 (the host resent it). `FrameTransmitter` frames an answer. `HostLink` wires the three.
 
@@ -23,7 +24,7 @@ one, all three are as they were.
 from contextlib import contextmanager
 from types import SimpleNamespace
 
-from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -165,19 +166,6 @@ class FrameReceiver(wiring.Component):
         return m
 
 
-def crc32_step(crc, byte):
-    """The CRC-32 register after one byte, its bits LSB first (zlib's reflected CRC). CRC is
-    linear: each result bit is the XOR of some register and byte bits, worked out here as
-    sets of (source, bit), so the expression stays flat (eight nested steps would repeat
-    the register 2^8 times)."""
-    bits = [{("crc", j)} for j in range(32)]
-    for i in range(8):
-        feedback = bits[0] ^ {("byte", i)}
-        bits = [(bits[j + 1] if j < 31 else set()) ^ (feedback if P.CRC32_POLY >> j & 1 else set()) for j in range(32)]
-    source = {"crc": crc, "byte": byte}
-    return Cat(Cat(source[s][j] for s, j in sorted(b)).xor() for b in bits)
-
-
 class WeightLoader(wiring.Component):
     """WEIGHTS payload bytes (`i`) into a core's `load` port: a start word (2 bytes), then
     whole words of `nbytes(lanes*W)` bytes, each written at start, start+1, ... the cycle
@@ -185,7 +173,11 @@ class WeightLoader(wiring.Component):
     `check` (CRC-32) and `count` cover every byte and word taken since the last start word
     0, that one included (`protocol.load_check`); `loaded`: `count` is the core's words.
     `done` (the frame has ended) readies it for the next payload; meanwhile `empty` says
-    no byte came, `whole` that a start word and whole words did."""
+    no byte came, `whole` that a start word and whole words did.
+
+    The CRC takes a byte's bits one per cycle, LSB first (zlib's reflected CRC-32): bytes
+    come at least 40 cycles apart (8N1, 4 cycles per bit), and a byte-wide step is an XOR
+    network of about 100 LUT4s on the UP5K."""
 
     def __init__(self, params):
         self.words, self.word_bytes = params.n_in * params.groups, P.nbytes(params.lanes * params.W)
@@ -206,15 +198,20 @@ class WeightLoader(wiring.Component):
         m.d.sync += full.eq(0)
         with m.If(full):
             m.d.sync += address.eq(address + 1)
+        shift = Signal(8)                   # the byte being folded into the CRC, and its bits left
+        bits = Signal(range(9))
+        with m.If(bits != 0):
+            m.d.sync += [crc.eq((crc >> 1) ^ Mux(crc[0] ^ shift[0], P.CRC32_POLY, 0)),
+                         shift.eq(shift >> 1), bits.eq(bits - 1)]
         with m.If(self.i.valid):            # bytes come at least 40 cycles apart (8N1, 4 cycles per bit)
-            m.d.sync += crc.eq(crc32_step(crc, byte))
+            m.d.sync += [shift.eq(byte), bits.eq(8)]
             with m.Switch(phase):
                 with m.Case(0):
                     m.d.sync += [address[:8].eq(byte), phase.eq(1)]
                 with m.Case(1):
                     m.d.sync += [address[8:].eq(byte), phase.eq(2), k.eq(0)]
                     with m.If((address[:8] == 0) & (byte == 0)):
-                        m.d.sync += [crc.eq(restart), count.eq(0)]
+                        m.d.sync += [crc.eq(restart), count.eq(0), bits.eq(0)]
                 with m.Default():
                     m.d.sync += [word.eq(Cat(word[8:], byte)), k.eq(k + 1)]
                     with m.If(k == self.word_bytes - 1):
@@ -249,7 +246,8 @@ class CommandExecutor(wiring.Component):
         self.answer_bytes = max(P.ID_BYTES, P.CYCLE_BYTES, P.nbytes(len(out)))
         self.loader, weights = None, {}
         if "load" in core.signature.members:
-            self.loader, weights = WeightLoader(core.params), {"weights": In(stream.Signature(8))}
+            loaded = getattr(core, "loaded", core)       # a chain's layer with its weights in SPRAM
+            self.loader, weights = WeightLoader(loaded.params), {"weights": In(stream.Signature(8))}
             self.lengths[P.CMD_WEIGHTS] = None          # any length, streamed
             self.answer_bytes = max(self.answer_bytes, P.CHECK_BYTES + P.COUNT_BYTES)
         request_bytes = max(n for n in self.lengths.values() if n is not None)
@@ -300,6 +298,8 @@ class CommandExecutor(wiring.Component):
                         m.d.sync += beat_seq.eq(req.payload.seq)
                         with m.If(inp.ready):
                             m.next = "BEAT"
+                        with m.Else():      # a core that holds its beat (gen.engine) runs before it takes it
+                            m.d.sync += cycles.eq(cycles + 1)
                     with m.Elif(code == P.CMD_ID):
                         answer(P.CMD_ID, Const(self.core_id, 8 * P.ID_BYTES), P.ID_BYTES)
                     with m.Elif(code == P.CMD_CYCLES):

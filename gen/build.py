@@ -59,7 +59,8 @@ def generate_network(args):
     net, S, T = load_network(args.network, **network_bits(args))
     name = check_name(args.name or f"net_w{net.W}s{S}t{T}")
     kinds = KINDS if args.kind == "both" else {args.kind: KINDS[args.kind]}
-    chains = {k: (name + suffix, Chain.for_network(k, net, S, T, args.max_lanes)) for k, (suffix, _) in kinds.items()}
+    chains = {k: (name + suffix, Chain.for_network(k, net, S, T, args.max_lanes, args.weight_memory))
+              for k, (suffix, _) in kinds.items()}
     files = {}
     for module, chain in chains.values():
         files[f"{module}.v"] = verilog(chain, name=module, step=lambda what: progress(f"{module}.v: {what}"))

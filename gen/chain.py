@@ -15,17 +15,21 @@ from sim.params import CoreParams, ParamError
 
 from .qnn import QNNCore
 from .snn import SNNCore
+from .spram import SpramWeightMemory, spram_lanes
 
 
 class Chain(wiring.Component):
     """The cores of a network's layers in series, with the streams of one core
     (`stream_in`, `stream_out`) and no threshold port (`threshold` is None): each
-    layer's threshold is fixed in the gateware."""
+    layer's threshold is fixed in the gateware. At most one layer may keep its weights
+    in SPRAM (`gen.spram`; the UP5K has four, which one layer's 64-bit words take): that
+    core is `loaded`, and its write port is the chain's `load`."""
 
     threshold = None
 
-    def __init__(self, kind, params, weights, thresholds):
-        """params, weights, thresholds: one per layer; layer i+1's n_in is layer i's n_out."""
+    def __init__(self, kind, params, weights, thresholds, memories=None):
+        """params, weights, thresholds: one per layer; layer i+1's n_in is layer i's n_out;
+        memories: one weight memory class per layer (None: block RAM), or None for all."""
         self._MustUse__silence = True      # until the checks pass: a refused chain is not "unused"
         if not len(params) == len(weights) == len(thresholds) >= 1:
             raise ParamError("a chain needs as many weights and thresholds as layers, at least one")
@@ -35,25 +39,40 @@ class Chain(wiring.Component):
         for i, (p, theta) in enumerate(zip(params, thresholds)):
             if not 1 <= int(theta) < 2 ** p.theta_width:
                 raise ParamError(f"layer {i} threshold {theta} is out of range: legal is 1..{2 ** p.theta_width - 1}")
+        memories = memories or [None] * len(params)
+        if sum(m is not None for m in memories) > 1:
+            raise ParamError("at most one layer of a chain can keep its weights in SPRAM")
         self._MustUse__silence = False
         cls = {"snn": SNNCore, "qnn": QNNCore}[kind]
         self.kind, self.params, self.thresholds = kind, params, [int(t) for t in thresholds]
-        self.cores = [cls(p, w) for p, w in zip(params, weights)]
+        self.cores = [cls(p, w, mem) for p, w, mem in zip(params, weights, memories)]
+        for core in self.cores[1:]:     # fed by a core's output register, which holds each beat until taken
+            core.source_holds = True
         self.multipliers = sum(c.multipliers for c in self.cores)
+        self.loaded = next((c for c in self.cores if "load" in c.signature.members), None)
         first, last = self.cores[0].signature.members, self.cores[-1].signature.members
-        super().__init__({cls.in_port: first[cls.in_port], cls.out_port: last[cls.out_port]})
+        load = {"load": self.loaded.signature.members["load"]} if self.loaded else {}
+        super().__init__({cls.in_port: first[cls.in_port], cls.out_port: last[cls.out_port], **load})
         self.stream_in, self.stream_out = getattr(self, cls.in_port), getattr(self, cls.out_port)
 
     @classmethod
-    def for_network(cls, kind, net, S, T, max_lanes=16):
+    def for_network(cls, kind, net, S, T, max_lanes=16, weight_memory="bram"):
         """A chain for a `sim.network.Network` at (S, T), each core with the most lanes
-        that divide its neurons, at most `max_lanes`."""
+        that divide its neurons, at most `max_lanes`. With `weight_memory` "spram" the layer
+        with the most weight bits keeps them in SPRAM, its lanes also at most 64 // W (the
+        four SPRAMs' word); the others stay in block RAM."""
         if max_lanes < 1:
             raise ParamError(f"--max-lanes {max_lanes} is out of range: legal is >= 1")
-        params = [CoreParams(p.W, p.S, p.T, p.n_in, p.n_out,
-                             max(d for d in range(1, min(p.n_out, max_lanes) + 1) if p.n_out % d == 0))
-                  for p in net.params(S, T)]
-        return cls(kind, params, net.weights, net.thresholds)
+        layers = net.params(S, T)
+        largest = max(range(len(layers)), key=lambda i: layers[i].n_in * layers[i].n_out)
+        spram = weight_memory == "spram"
+
+        def lanes(i, p):
+            cap = min(p.n_out, max_lanes, spram_lanes(p.W) if spram and i == largest else p.n_out)
+            return max(d for d in range(1, cap + 1) if p.n_out % d == 0)
+        params = [CoreParams(p.W, p.S, p.T, p.n_in, p.n_out, lanes(i, p)) for i, p in enumerate(layers)]
+        memories = [SpramWeightMemory if spram and i == largest else None for i in range(len(params))]
+        return cls(kind, params, net.weights, net.thresholds, memories)
 
     def elaborate(self, platform):
         m = Module()
@@ -61,6 +80,8 @@ class Chain(wiring.Component):
             m.submodules[f"layer{i}"] = core
             m.d.comb += core.threshold.eq(theta)
         wiring.connect(m, wiring.flipped(self.stream_in), self.cores[0].stream_in)
+        if self.loaded:
+            wiring.connect(m, wiring.flipped(self.load), self.loaded.load)
         wiring.connect(m, self.cores[-1].stream_out, wiring.flipped(self.stream_out))
         for a, b in zip(self.cores, self.cores[1:]):    # a layer's levels are the next one's input (no `last`)
             m.d.comb += [b.stream_in.payload.eq(a.stream_out.payload.levels), b.stream_in.valid.eq(a.stream_out.valid),

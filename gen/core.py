@@ -23,17 +23,17 @@ def parse_args(argv):
     ap.add_argument("--weights", metavar="FILE.npy", help="(n_out, n_in) integer weights; default: seeded random")
     add_weight_memory_option(ap, "where the weights live: block RAM, initialised by the bitstream (default), or "
                              "the iCE40 UP5K's SPRAM (lanes*W <= 64, n_in*n_out/lanes <= 16384), written at run time through the "
-                             "core's load port (see the manifest)")
+                             "core's load port (see the manifest); with --network, the largest layer's")
     ap.add_argument("--name", help="module/file base name (default bb_w{W}s{S}t{T}_{n_in}x{n_out}[_l{lanes}])")
     ap.add_argument("--out", default="rtl", help="output directory (default rtl/)")
     args = ap.parse_args(argv)
     missing = [f"--{k}" for k in ("W", "S", "T") if getattr(args, k) is None]
     if args.network is None and missing:
         ap.error(f"the following arguments are required: {', '.join(missing)}")
-    ignored = [option(k) for k in ("n_in", "n_out", "lanes", "weights", "seed", "weight_memory") if k in args.given]
+    ignored = [option(k) for k in ("n_in", "n_out", "lanes", "weights", "seed") if k in args.given]
     if args.network is not None and ignored:
         ap.error(f"--network takes the layer sizes and weights from the file: drop {'/'.join(ignored)} "
-                 "(--max-lanes sets the lanes; a chain keeps its weights in block RAM)")
+                 "(--max-lanes sets the lanes; --weight-memory spram puts the largest layer's weights in SPRAM)")
     return args
 
 
@@ -43,6 +43,8 @@ def summary(manifest, out):
         sizes = "-".join(str(n) for n in [m["layers"][0]["params"]["n_in"]] + [l["params"]["n_out"] for l in m["layers"]])
         lines = [f"{m['name']}: network {m['network']}, {sizes}, W={m['W']} S={m['S']} T={m['T']}  BB = {m['BB']}"]
         lines += [f"  {kind.upper():9s} {os.path.join(out, mod['file'])} (id {mod['id']})" for kind, mod in m["modules"].items()]
+        lines += [f"  memory    layer {i}: {l['memory']}: load the weights at run time (manifest: layers[{i}].load)"
+                  for i, l in enumerate(m["layers"]) if "load" in l]
         if m.get("bias_inputs"):
             lines.append(f"  inputs    the last {m['bias_inputs']} inputs are always on (spike level 1 at every step, QNN count {m['T']})")
         if m.get("quantization"):
@@ -66,6 +68,7 @@ def summary(manifest, out):
     lines += [
         f"  cycles    SNN beat {c['snn_beat']}, inference {c['snn_inference']}; QNN beat {c['qnn_beat']}",
         f"            ({c['where']})",
+        *[f"  input     {kind.upper()}: {note}" for kind, note in c["input_handshake"].items() if note.startswith("held")],
         f"  weights   {m['weights']['source']}, sha256 {m['weights']['sha256'][:16]}",
         *([f"  memory    {m['weights']['memory']}: load the weights at run time (manifest: weights.load)"]
           if "load" in m["weights"] else []),

@@ -3,7 +3,9 @@
 One input beat goes through an explicit FSM that sequences four components:
 
 * IDLE       `in.ready` is high; a beat is taken and its events loaded into the
-             event queue (gen/priority.py's `event_queue`).
+             event queue (gen/priority.py's `queue_class`). On beats of more than
+             `LARGE_BEAT` slots the queue reads the beat in place (`holds_beat`): the
+             beat is loaded when valid, and taken only as stage 0 runs dry.
 * INTEGRATE  a pipeline. Stage 0: the queue hands out the lowest pending event (a set
              spike bit for the SNN, a non-zero activation for the QNN), registered.
              Stage 1: for each of the G = n_out/lanes neuron groups, the event's
@@ -22,7 +24,8 @@ One input beat goes through an explicit FSM that sequences four components:
              next beat while the output waits.
 
 Cycles from an input handshake to the next one (and to its own output handshake),
-with the output ready: G * (events + steps) + `CoreParams.overhead(kind)`, that is
+with the output ready (for a core that `holds_beat`, from the first cycle it saw the beat
+valid): G * (events + steps) + `CoreParams.overhead(kind)`, that is
 3 + the pipeline registers between the memory and the adder (`sim.params.PIPELINE`).
 The registered stage 0 keeps the scanner out of the memory-address path: that path
 limited a 64-input core to 24 MHz on an iCE40 UP5K.
@@ -30,15 +33,15 @@ limited a 64-input core to 24 MHz on an iCE40 UP5K.
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 
 from sim.params import PIPELINE
 
 from .accumulate import Accumulate
 from .fire import FireUnit
-from .membranes import MembraneBank
-from .priority import event_queue
+from .membranes import membrane_bank
+from .priority import HeldChunkQueue, queue_class
 from .weight_memory import WeightMemory
 
 STATES = ("IDLE", "INTEGRATE", "FIRE")   # the FSM's states, in their encoding order (0, 1, 2)
@@ -53,14 +56,36 @@ class EventCore(wiring.Component):
     slots) and `decode` (an event slot -> input j and the event's info).
     """
 
-    # the components, as class attributes so that a mutant (tests/test_verilog.py) may replace one
+    # the components, as class attributes so that a mutant (tests/test_verilog.py) may replace
+    # one; the event queue's class is picked by `queue_class` unless one is given here
     event_queue, weight_memory, accumulate, membrane_bank, fire_unit = \
-        staticmethod(event_queue), WeightMemory, Accumulate, MembraneBank, FireUnit
+        None, WeightMemory, Accumulate, staticmethod(membrane_bank), FireUnit
+    # whether the input's source is known to hold each beat until it is taken, as a core's
+    # output register does (gen.chain sets it on its inner layers): the core may then read
+    # every beat in place (`holds_beat`), whatever its size
+    source_holds = False
 
     def __init__(self, params, weights, signature, weight_memory=None):
         self.params, self.weights = params, params.check_weights(weights)
         self.weight_memory = weight_memory or self.weight_memory        # see `memory`
         super().__init__({**signature, **self.weight_memory.core_ports(params)})
+
+    def queue_class(self):
+        """The event queue's class (or a partial of one): the class attribute `event_queue` if
+        a test forces one; `HeldChunkQueue` if the source holds its beats; else by the beat's
+        size (`gen.priority.queue_class`)."""
+        if self.event_queue is not None:
+            return self.event_queue
+        return HeldChunkQueue if self.source_holds else queue_class(self.slot_layout()[0])
+
+    @property
+    def holds_beat(self):
+        """Whether the event queue reads the input beat in place (`gen.priority.HeldChunkQueue`,
+        on beats of more than `LARGE_BEAT` slots or when the source holds its beats): the core
+        then takes the beat only as stage 0 runs dry, 2 + G*events cycles after it first saw
+        it valid, and the source holds it meanwhile (as a stream source does until the handshake)."""
+        queue = self.queue_class()
+        return getattr(getattr(queue, "func", queue), "holds_beat", False)
 
     def last_flag(self, t):
         """`last` is set on the output beat of the final timestep."""
@@ -72,7 +97,7 @@ class EventCore(wiring.Component):
         G = p.groups
         inp, out = self.stream_in, self.stream_out
 
-        m.submodules.queue = queue = self.event_queue(*self.slot_layout())
+        m.submodules.queue = queue = self.queue_class()(*self.slot_layout())
         m.submodules.weights = weights = self.memory(m)
         j, info = self.decode(queue.index, queue.word)
         m.submodules.synapses = synapses = self.accumulate(p, self.kind, len(info))
@@ -98,17 +123,17 @@ class EventCore(wiring.Component):
         m.d.comb += [synapses.valid.eq(event_valid), synapses.group.eq(event_group), synapses.info.eq(event_info),
                      synapses.row.eq(weights.row), synapses.acc.eq(membranes.lane),
                      fire.acc.eq(membranes.lane), fire.threshold.eq(self.threshold)]
-        # The membranes' group select is a register set a cycle ahead: the group entering the
-        # adder next cycle (INTEGRATE) or firing next cycle (FIRE, below). Selected from the FSM
+        # The membranes' group select is a register (the bank's `sel`) set a cycle ahead: the group
+        # entering the adder next cycle (INTEGRATE) or firing next cycle (FIRE, below). Selected from the FSM
         # state, it put a LUT and 4 ns of routing into the adder's path (8-lane QNN 64x16 on
         # the UP5K: 30.3 MHz).
-        sel = Signal(range(G), name="sel")
-        m.d.sync += sel.eq((read_group, event_group)[PIPELINE[self.kind] - 1])
+        next_sel = membranes.next_sel
+        m.d.comb += next_sel.eq((read_group, event_group)[PIPELINE[self.kind] - 1])
         # The value written back is the adder's sum in every state but FIRE (the residual there).
         # Given in INTEGRATE only, it was 0 in IDLE, and each membrane bit's input LUT went
         # residual -> 0 -> sum around every IDLE, two toggles per set bit for nothing (default
         # SNN at 2 %, UP5K gate level: 1570 -> 1208 toggles per inference, 124.1 -> 116.9 pJ per event).
-        m.d.comb += [membranes.sel.eq(sel), membranes.new.eq(synapses.sum)]
+        m.d.comb += membranes.new.eq(synapses.sum)
         # stage 0 ran dry `pipeline` cycles ago, so the last contribution is being added
         drained = Signal(PIPELINE[self.kind], name="drained")
         m.d.sync += drained.eq(Cat(primed & ~queue.valid, drained[:-1]))
@@ -127,7 +152,7 @@ class EventCore(wiring.Component):
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
-                m.d.comb += inp.ready.eq(1)
+                m.d.comb += inp.ready.eq(not queue.holds_beat)
                 with m.If(inp.valid):
                     m.d.sync += issue_group.eq(0)
                     m.d.comb += queue.load.eq(1)
@@ -142,18 +167,20 @@ class EventCore(wiring.Component):
                     m.d.sync += [read_valid.eq(1), read_group.eq(issue_group), read_info.eq(info),
                                  issue_group.eq(Mux(issue_group == G - 1, 0, issue_group + 1))]
                 m.d.comb += queue.take.eq(~primed | ~queue.valid | (issue_group == G - 1))
+                if queue.holds_beat:        # the beat was read in place: it is taken as stage 0 runs dry
+                    m.d.comb += inp.ready.eq(primed & ~queue.valid & ~drained[0])
                 with m.If(drained[-1] & (~out_valid | out.ready)):
-                    m.d.sync += [primed.eq(0), drained.eq(0), fire_group.eq(0), fire_bit.eq(steps - 1), sel.eq(0)]
-                    m.d.comb += fire.load.eq(1)
+                    m.d.sync += [primed.eq(0), drained.eq(0), fire_group.eq(0), fire_bit.eq(steps - 1)]
+                    m.d.comb += [next_sel.eq(0), fire.load.eq(1)]
                     m.next = "FIRE"
 
             with m.State("FIRE"):
                 m.d.comb += [membranes.we.eq(1), membranes.new.eq(fire.residual),
                              fire.group.eq(fire_group), fire.step.eq(1)]
-                m.d.sync += sel.eq(fire_group)
+                m.d.comb += next_sel.eq(fire_group)
                 with m.If(fire_bit == 0):
-                    m.d.comb += fire.load.eq(1)
-                    m.d.sync += [fire_bit.eq(steps - 1), fire_group.eq(fire_group + 1), sel.eq(fire_group + 1)]
+                    m.d.comb += [fire.load.eq(1), next_sel.eq(fire_group + 1)]
+                    m.d.sync += [fire_bit.eq(steps - 1), fire_group.eq(fire_group + 1)]
                     with m.If(fire_group == G - 1):
                         m.d.sync += [out_valid.eq(1), last.eq(self.last_flag(t)),
                                      t.eq(Mux(t == self.timesteps - 1, 0, t + 1))]
@@ -162,10 +189,15 @@ class EventCore(wiring.Component):
                     m.d.sync += fire_bit.eq(fire_bit - 1)
         assert tuple(fsm.encoding) == STATES
         # the state that gen.formal's invariants relate to its reference (k-induction needs them)
-        self.observe = SimpleNamespace(**{s.lower(): fsm.ongoing(s) for s in STATES}, t=t, primed=primed, drained=drained, read_valid=read_valid,
+        # the beat is the core's (taken) from the handshake until it leaves FIRE; before it, one
+        # that holds its beat reads it in place (holding)
+        holding = fsm.ongoing("INTEGRATE") & ~drained[0] if queue.holds_beat else Const(0)
+        taken = fsm.ongoing("FIRE") | fsm.ongoing("INTEGRATE") & ~holding
+        self.observe = SimpleNamespace(**{s.lower(): fsm.ongoing(s) for s in STATES}, taken=taken, holding=holding,
+                                       t=t, primed=primed, drained=drained, read_valid=read_valid,
                                        event_valid=event_valid, out_valid=out_valid, last=last, queue=queue,
                                        synapses=synapses, membranes=membranes, fire_bit=fire_bit,
-                                       fire_group=fire_group, issue_group=issue_group, sel=sel,
+                                       fire_group=fire_group, issue_group=issue_group, sel=membranes.sel,
                                        read_group=read_group, event_group=event_group)
         return m
 

@@ -17,6 +17,7 @@ from amaranth.asserts import AnyConst, AnySeq
 from amaranth.hdl import Array, Assert, Assume, Cat, Cover, Elaboratable, Fragment, Module, Mux, ResetSignal, Signal, signed
 
 from sim.beats import KINDS
+from sim.params import ParamError
 
 from .chain import Chain
 
@@ -124,7 +125,7 @@ class Harness(Elaboratable):
             m.d.comb += d.threshold.eq(theta)
         m.d.comb += [inp.valid.eq(AnySeq(1)), inp.payload.eq(AnySeq(len(inp.payload.as_value()))),
                      out.ready.eq(AnySeq(1))]
-        self.stream_rules(m, inp, Assume, "in")
+        in_waiting = self.stream_rules(m, inp, Assume, "in")
         if self.kind == "qnn":
             for j in range(p_in.n_in):
                 m.d.comb += Assume(inp.payload[j] <= p_in.L)
@@ -138,7 +139,7 @@ class Harness(Elaboratable):
         with m.If(took):
             m.d.sync += t_in.eq(Mux(t_in == T - 1, 0, t_in + 1))
         if single and prop in ("beats", "latency", "twin", "overflow"):
-            self.core_invariants(m, first, t_in, pending, Assume if prop == "overflow" else Assert)
+            self.core_invariants(m, first, t_in, pending, in_waiting, Assume if prop == "overflow" else Assert)
 
         if prop == "stream":
             self.stream_rules(m, out, Assert, "out")
@@ -161,17 +162,19 @@ class Harness(Elaboratable):
         elif prop == "reset":
             was_reset = Signal(name="was_reset", reset_less=True)
             m.d.sync += was_reset.eq(ResetSignal())
+            free = first.observe.idle if first.holds_beat else inp.ready    # one that holds its beat is never ready in IDLE
             with m.If(was_reset):
-                m.d.comb += Assert(inp.ready & ~out.valid, "reset left a beat pending")
+                m.d.comb += Assert(free & ~out.valid, "reset left a beat pending")
         else:                                               # twin, overflow
             m.d.comb += Assume(theta != 0)
             self.twin(m, inp, out, theta, took, gave, pending, t_in, Assume if prop == "overflow" else Assert)
         return m
 
-    def core_invariants(self, m, core, t_in, pending, check):
+    def core_invariants(self, m, core, t_in, pending, in_waiting, check):
         """The core's FSM is in one of its states; outside INTEGRATE its pipeline is empty; the
         output register is free while it fires; counters are in range; its timestep follows
-        the beats taken (advanced when the beat leaves FIRE)."""
+        the beats taken (advanced when the beat leaves FIRE); a beat it reads in place waits
+        for it (so the source holds it)."""
         s, p = core.observe, core.params
         empty = ~s.primed & (s.drained == 0) & ~s.read_valid & ~s.event_valid & ~s.queue.valid & ~s.synapses.sum_valid
         m.d.comb += [check(s.idle | s.integrate | s.fire, "FSM state"),
@@ -184,9 +187,11 @@ class Harness(Elaboratable):
                      check(s.issue_group < p.groups),
                      check(s.read_group < p.groups), check(s.event_group < p.groups),
                      check(s.synapses.sum_group < p.groups),
-                     check(s.t == Mux(s.idle, t_in, (t_in - 1) % core.timesteps), "timestep"),
+                     check(s.t == Mux(s.taken, (t_in - 1) % core.timesteps, t_in), "timestep"),
                      check(t_in < core.timesteps),
-                     check(pending == (~core.stream_in.ready).as_unsigned() + core.stream_out.valid, "beats in flight"),
+                     check(pending == s.taken.as_unsigned() + core.stream_out.valid, "beats in flight"),
+                     check(~s.holding | in_waiting, "a beat read in place is waiting"),
+                     *([check(s.holding | s.queue.empty, "event queue empty once the beat is taken")] if core.holds_beat else []),
                      *(check(holds, f"event queue: {what}") for holds, what in s.queue.invariants)]
 
     def stream_rules(self, m, s, check, name):
@@ -198,16 +203,21 @@ class Harness(Elaboratable):
         with m.If(waiting):
             m.d.comb += [check(s.valid, f"{name}: valid dropped"),
                          check(s.payload.as_value() == held, f"{name}: payload changed")]
+        return waiting
 
     def latency(self, m, core, took, gave):
         """A timer from each input handshake; while the output has been ready throughout, the
         output handshake comes exactly at the formula's count (cycles from input handshake to
-        output handshake), and never later."""
+        output handshake; for a core that holds its beat, 2 + G*events fewer), and never later."""
         p, inp = core.params, core.stream_in
         if self.kind == "snn":      # the manifest's formulas (sim.params), on the beat's event count
-            cycles = p.snn_cycles(sum((inp.payload[j][b] for j in range(p.n_in) for b in range(p.S)), start=0))
+            events = sum((inp.payload[j][b] for j in range(p.n_in) for b in range(p.S)), start=0)
+            cycles = p.snn_cycles(events)
         else:
-            cycles = p.qnn_cycles(sum((inp.payload[j].any() for j in range(p.n_in)), start=0))
+            events = sum((inp.payload[j].any() for j in range(p.n_in)), start=0)
+            cycles = p.qnn_cycles(events)
+        if core.holds_beat:         # taken as stage 0 runs dry, 2 + G*events cycles after it was first seen
+            cycles = cycles - 2 - p.groups * events
         bound = KINDS[self.kind].beat_cycles(p)
         expected = Signal(range(bound + 1), name="expected")
         timer = Signal(range(bound + 2), name="timer")
@@ -245,7 +255,10 @@ class Harness(Elaboratable):
             m.d.comb += check(out.payload.as_value() == queue[0], "output differs from the reference")
         if len(self.cores) == 1:        # the membranes hold the reference's: after a beat, and once summed
             ref, s = refs[0], self.cores[0].observe
-            acc = s.membranes.acc
+            acc = getattr(s.membranes, "acc", None)
+            if acc is None:
+                raise ParamError("the twin property compares the membranes in registers; this core keeps them "
+                                 "in block RAM (gen.membranes.membrane_bank): prove a smaller core")
             summed = Signal(name="summed")          # drained a cycle ago: the last sum is written
             m.d.sync += summed.eq(s.integrate & s.drained[-1])
             for o in range(len(acc)):
@@ -263,7 +276,7 @@ class Harness(Elaboratable):
             top = ref.p.K if ref.kind == "snn" else ref.p.L
             fired = ref.fire(m, pre, theta, top)
             newest = Cat(*(k for k, _ in fired), *([ref.t == 0] if ref.kind == "snn" else []))
-            with m.If(~s.idle):
+            with m.If(s.taken):
                 m.d.comb += check(Array(queue)[pending - 1] == newest, "queued output")
                 if ref.v is not None:
                     m.d.comb += [check(ref.v[o] == r, "reference membrane") for o, (_, r) in enumerate(fired)]

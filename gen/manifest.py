@@ -67,6 +67,16 @@ def memory_note(p, weight_memory):
                     "writes them over the host link and verifies them)"}
 
 
+def handshake_note(core):
+    """When a core takes its input beat, which the cycle formulas count from."""
+    if not core.holds_beat:
+        return "at once, in the first cycle the beat is valid: the formulas count from the input handshake"
+    return (f"held: the core reads the beat in place and takes it {core.params.groups}*e + 2 cycles after it first "
+            "saw it valid (the source holds it meanwhile, as it must until the handshake); the formulas count "
+            "from that first cycle, so the output handshake comes {G}*{s} + {o} cycles after the input handshake"
+            .format(G=core.params.groups, s=core.fire_steps, o=core.params.overhead(core.kind) - 2))
+
+
 def build_manifest(name, params, cores, weights, weights_source, weight_memory="bram"):
     p = params
     meanings = {
@@ -91,7 +101,7 @@ def build_manifest(name, params, cores, weights, weights_source, weight_memory="
         },
         "modules": {kind: {"module": module, "file": f"{module}.v", "ports": port_table(core, meanings)}
                     for kind, (module, core) in cores.items()},
-        "cycles": p.cycle_formulas(),
+        "cycles": {**p.cycle_formulas(), "input_handshake": {kind: handshake_note(core) for kind, (_, core) in cores.items()}},
         "weights": {
             "source": weights_source,
             "sha256": weights_digest(weights),
@@ -125,7 +135,8 @@ def chain_manifest(name, chains, source, net=None):
     p = first.cores[0].params
     return {
         "name": name, "network": source, "W": p.W, "S": p.S, "T": p.T, "BB": p.BB,
-        "layers": [{"params": asdict(c.params), "threshold": t, "weights_sha256": weights_digest(c.weights)}
+        "layers": [{"params": asdict(c.params), "threshold": t, "weights_sha256": weights_digest(c.weights),
+                    **memory_note(c.params, "spram" if c is first.loaded else "bram")}
                    for c, t in zip(first.cores, first.thresholds)],
         "modules": {kind: {"module": module, "file": f"{module}.v", "id": f"{chain_id(chain):016x}",
                            "ports": port_table(chain, {})}

@@ -57,6 +57,7 @@ class EventQueue(wiring.Component):
     """
 
     invariants = ()
+    holds_beat = False      # True: `flags` and `data` are read until the last take (HeldChunkQueue)
 
     def __init__(self, slots, data_bits=0, chunk=16):
         assert chunk & (chunk - 1) == 0
@@ -112,83 +113,80 @@ class ParallelChunkQueue(EventQueue):
         return m
 
 
-class ActiveChunkQueue(EventQueue):
-    """An EventQueue that scans only one chunk, the active one: the timing of
-    ParallelChunkQueue in less area. A take hands out the lowest event of the active
-    chunk or, when it has none left (`more` low), the first event of the next non-empty
-    chunk, which becomes the active one. So that this needs no scan across the beat,
-    `load` registers each chunk's first event (`head`), whether it holds two or more
-    (`multi`), which chunks hold events (`left`) and the lowest of them (`next`). The
-    active chunk clears the slot it handed out one take late (`skip`), which keeps the
-    clearing out of the scan.
+class HeldChunkQueue(EventQueue):
+    """An EventQueue that keeps no copy of the beat: `flags` and `data` must hold from
+    `load` until the take that finds nothing left (`holds_beat`: the engine takes its
+    input beat only then, so the source holds it, as a stream's source does until the
+    handshake). It scans only the chunk in use (the active one): at `load` it registers
+    which chunks hold events (`left`) and the lowest of them (`next`); a take hands out
+    the lowest event of the active chunk or, when it has none left (`more` low), the
+    first event of `next`, selected where the flags are, which becomes the active chunk.
+    The slot just handed out is cleared one take late (`skip`), which keeps the clearing
+    out of the scan.
 
-    Measured on an iCE40 UP5K: 3.4 LUT4 per slot where ParallelChunkQueue, which finds
-    and clears the lowest slot of every chunk on every take, takes 5.4 (512 slots alone:
-    1765 against 2763 LUT4; the 256x32 SNN core: 4010 against 5031). Without `multi`
-    the core took 3552, but `more` then needed two scans of the next chunk and was the
-    critical path (34.4 MHz). On the default core's 128 slots it saves 149 LUT4 but
-    spends more energy (its load-time trees see every new beat; SNN at 10 %: 58.2 against
-    57.3 pJ per event, 118.1 against 116.9 at 2 %), so `event_queue` uses it on large
-    beats only.
+    Measured on an iCE40 UP5K (README, "Implementation"): ParallelChunkQueue, which
+    finds and clears the lowest slot of every chunk on every take, took 5.4 LUT4 per
+    slot (256x32 SNN: 5031 LUT4, 99 % of the logic cells). A queue that latched the beat
+    and registered each chunk's first slot and two-or-more mark at `load` took 3.4
+    (4010 LUT4, 1737 FF, 34.0 MHz); this one, holding nothing of the beat, 3126 LUT4 and
+    1063 FF at 35.0 MHz. Registering `next`'s flags as it was picked put the load's pick
+    and selection into one path (23.8 MHz).
     """
+
+    holds_beat = True
 
     def elaborate(self, platform):
         m = Module()
         C = self.chunk
         local_bits = (C - 1).bit_length()
         chunks = self.chunks
-        flags = Signal(self.slots, name="slot_flags")
-        chunk_flags, beat_chunks = ([f[lo:hi] for lo, hi in chunks] for f in (flags, self.flags))
-        data = Signal(len(self.data), name="slot_data")
-        head = [Signal(local_bits, name=f"head{k}") for k in range(len(chunks))]
+        chunk_flags = [self.flags[lo:hi] for lo, hi in chunks]
         left = Signal(len(chunks), name="left")        # chunks holding events, not yet active
         next_ = Signal(len(chunks), name="next")       # one-hot: the lowest of `left`
-        multi = Signal(len(chunks), name="multi")      # chunks holding two events or more
         rest = Signal(C, name="rest")                  # the active chunk's events not handed out, but `skip`
         skip = Signal(C, name="skip")                  # one-hot: the active chunk's slot handed out last
-        more = Signal(name="more")                     # rest & ~skip has an event (registered: it enables a lot)
+        more = Signal(name="more")                     # rest & ~skip has an event
         active = Signal(range(max(len(chunks), 2)), name="active")
         local = Signal(local_bits, name="local_index")
         chosen = Signal(len(chunks), name="chosen")    # one-hot: the active chunk
 
-        m.submodules.load_pick = load_pick = FirstSet(len(chunks))
-        m.submodules.pick = pick = FirstSet(len(chunks))
+        upcoming = Signal(C, name="upcoming")          # next's flags
+        m.submodules.load_pick = load_pick = FirstSet(len(chunks))     # two picks: a multiplexer in
+        m.submodules.pick = pick = FirstSet(len(chunks))               # front of one was on the load's path
         m.submodules.scan = scan = FirstSet(C)
-        m.d.comb += [load_pick.i.eq(Cat(f.any() for f in beat_chunks)),
-                     pick.i.eq(left & ~next_), scan.i.eq(rest & ~skip)]
-        next_head = or_select(next_, head)
+        m.submodules.head = head = FirstSet(C)
+        m.d.comb += [upcoming.eq(or_select(next_, chunk_flags)), load_pick.i.eq(Cat(f.any() for f in chunk_flags)),
+                     pick.i.eq(left & ~next_), scan.i.eq(rest & ~skip), head.i.eq(upcoming)]
+        advance = [left.eq(pick.i), next_.eq(pick.first)]
         with m.If(self.load):
-            m.d.sync += [flags.eq(self.flags), data.eq(self.data), left.eq(load_pick.i),
-                         next_.eq(load_pick.first), rest.eq(0), skip.eq(0), more.eq(0)]
-            m.d.sync += [h.eq(lowest_set(f, local_bits)) for h, f in zip(head, beat_chunks)]
-            m.d.sync += multi.eq(Cat(two_or_more(f) for f in beat_chunks))
+            m.d.sync += [left.eq(load_pick.i), next_.eq(load_pick.first), rest.eq(0), skip.eq(0), more.eq(0)]
         with m.Elif(self.take):
             with m.If(more):
                 m.d.sync += [self.valid.eq(1), local.eq(lowest_set(scan.i, local_bits)),
                              rest.eq(scan.i), skip.eq(scan.first), more.eq(two_or_more(scan.i))]
             with m.Else():
-                m.d.sync += [self.valid.eq(next_.any()), local.eq(next_head), skip.eq(1 << next_head),
-                             rest.eq(or_select(next_, chunk_flags)), more.eq((next_ & multi).any()),
-                             active.eq(onehot_index(next_)), chosen.eq(next_), left.eq(left & ~next_),
-                             next_.eq(pick.first)]
+                m.d.sync += advance + [self.valid.eq(next_.any()), local.eq(onehot_index(head.first, local_bits)),
+                                       skip.eq(head.first), rest.eq(upcoming), more.eq(two_or_more(upcoming)),
+                                       active.eq(onehot_index(next_)), chosen.eq(next_)]
         m.d.comb += self.index.eq(Cat(local, active))
         # The word: the active chunk's words (changed only on an activation), then the one at
         # `skip`, the local one-hot of the slot handed out. Selected by the binary index, the
         # multiplexer toggled through on every take (QNN 64x16 at 10 %: +840 pJ per inference).
         if self.data_bits:
-            words = [[data.word_select(lo + i, self.data_bits) for lo, hi in chunks if lo + i < hi]
+            words = [[self.data.word_select(lo + i, self.data_bits) for lo, hi in chunks if lo + i < hi]
                      for i in range(min(C, self.slots))]
             m.d.comb += self.word.eq(or_select(skip, [or_select(chosen, w) for w in words]))
-        self.invariants = [   # what holds in every reachable state (gen.formal's k-induction needs them)
+        # for gen.formal: the state once the beat is taken (the engine takes it as the queue runs dry)
+        self.empty = (Cat(left, rest, skip) == 0) & ~self.valid
+        chunk = Array(chunk_flags)[active]
+        self.invariants = [   # what holds in every reachable state while the beat is held
             (next_ == (left & (~left + 1))[:len(left)], "next is the lowest of left"),
             ((left & ~Cat(f.any() for f in chunk_flags)) == 0, "left holds events"),
             ((rest == 0) | ((skip & ~rest) == 0), "skip is in rest"),
-            ((rest == 0) | ((active < len(chunks)) & ((rest | Array(chunk_flags)[active]) == Array(chunk_flags)[active])),
-             "rest is in the active chunk"),
+            ((rest == 0) | ((active < len(chunks)) & ((rest | chunk) == chunk)), "rest is in the active chunk"),
             ((rest == 0) | ((left & ((2 << active) - 1)) == 0), "left is above the active chunk"),
             (more == (rest & ~skip).any(), "more"),
-            (multi == Cat(two_or_more(f) for f in chunk_flags), "multi"),
-            *((~f.any() | (h == lowest_set(f, local_bits)), f"head{k}") for k, (h, f) in enumerate(zip(head, chunk_flags))),
+            (~self.valid | ((skip == (1 << local)) & (chosen == (1 << active))), "skip and chosen"),
         ]
         return m
 
@@ -196,10 +194,10 @@ class ActiveChunkQueue(EventQueue):
 LARGE_BEAT = 256
 
 
-def event_queue(slots, data_bits=0):
-    """The queue for a beat of `slots` events: ActiveChunkQueue above LARGE_BEAT slots,
+def queue_class(slots):
+    """The queue for a beat of `slots` events: HeldChunkQueue above LARGE_BEAT slots,
     where its area counts, ParallelChunkQueue up to them (see both)."""
-    return (ActiveChunkQueue if slots > LARGE_BEAT else ParallelChunkQueue)(slots, data_bits)
+    return HeldChunkQueue if slots > LARGE_BEAT else ParallelChunkQueue
 
 
 def lowest_set(bits, index_bits):

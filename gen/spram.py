@@ -19,6 +19,11 @@ from .weight_memory import WeightMemory
 DEPTH, WIDTH, CELLS = 1 << 14, 16, 4     # one SB_SPRAM256KA: 16K x 16 bits; a UP5K has 4
 
 
+def spram_lanes(W):
+    """The most lanes of W-bit weights one word of the SPRAMs side by side holds."""
+    return WIDTH * CELLS // W
+
+
 def cells(params):
     """SB_SPRAM256KA cells side by side for one weight word."""
     return -(-params.lanes * params.W // WIDTH)

@@ -39,8 +39,8 @@ def build(kind, params, target_name, freq_mhz=None, seed=0, workdir="build", wei
     start = time.time()
     top = f"{module}_top"
     # The harness repeats its few input bits across the core's wide payload. Elaborated
-    # together, the core's registers that latch equal bits were merged (an early
-    # ActiveChunkQueue in a 256x32 SNN core: placed in 2957 logic cells, though the core
+    # together, the core's registers that latch equal bits were merged (an event queue that
+    # latched its beat, in a 256x32 SNN core: placed in 2957 logic cells, though the core
     # alone needs 3492 LUT4s). So the top instantiates the core's own module, which yosys
     # keeps apart until it is mapped, then flattens.
     core_text = verilog(core, name=module)

@@ -7,40 +7,63 @@ import numpy as np
 import pytest
 
 from gen import QNNCore, SNNCore
-from gen.priority import ActiveChunkQueue
+from gen.membranes import BlockRamMembraneBank
+from gen.priority import HeldChunkQueue
 from sim.beats import QNN, SNN
 from sim.params import CoreParams
 from sim.stimulus import firing_weights
 from gen.simulate import run_stream
 
 
-class ActiveChunkSNN(SNNCore):
-    """An SNN core with the event queue of beats over `gen.priority.LARGE_BEAT` slots, small
-    enough to simulate."""
-    event_queue = ActiveChunkQueue
+class HeldChunkSNN(SNNCore):
+    """An SNN core with the event queue of beats over `gen.priority.LARGE_BEAT` slots, which
+    reads the beat in place (`HeldChunkQueue`), small enough to simulate."""
+    event_queue = HeldChunkQueue
 
 
-class ActiveChunkQNN(QNNCore):
+class HeldChunkQNN(QNNCore):
     """A QNN core with the event queue of beats over `gen.priority.LARGE_BEAT` slots."""
-    event_queue = ActiveChunkQueue
+    event_queue = HeldChunkQueue
+
+
+class BlockRamSNN(SNNCore):
+    """An SNN core with the membranes of large layers (`gen.membranes.LARGE_BANK`) in block RAM."""
+    membrane_bank = BlockRamMembraneBank
+
+
+class BlockRamQNN(QNNCore):
+    """A QNN core with the accumulators of large layers in block RAM."""
+    membrane_bank = BlockRamMembraneBank
 
 
 def check_snn(params, weights, spikes, theta, core=SNNCore, **stream_opts):
-    """spikes (inferences, T, n_in). Asserts bit-exactness; returns (in_cycles, out_cycles)."""
+    """spikes (inferences, T, n_in). Asserts bit-exactness; returns (beat starts, out_cycles)."""
     p = params
     expected = SNN.expected(weights, spikes, theta, p.S, p.T)
-    got, ins, outs = run_stream(core(p, weights), SNN.encode(spikes, p.S, p.T), theta, **stream_opts)
+    dut = core(p, weights)
+    got, ins, outs = run_stream(dut, SNN.encode(spikes, p.S, p.T), theta, **stream_opts)
     assert_beats_equal(got, expected, p.n_out * p.S + 1)
-    return ins, outs
+    set_bits = np.vectorize(lambda x: bin(int(x)).count("1"))(np.asarray(spikes).reshape(-1, p.n_in)).sum(axis=1)
+    return beat_starts(dut, ins, set_bits), outs
 
 
 def check_qnn(params, weights, acts, theta, core=QNNCore, **stream_opts):
-    """acts (inferences, n_in). Asserts bit-exactness; returns (in_cycles, out_cycles)."""
+    """acts (inferences, n_in). Asserts bit-exactness; returns (beat starts, out_cycles)."""
     p = params
     expected = QNN.expected(weights, acts, theta, p.S, p.T)
-    got, ins, outs = run_stream(core(p, weights), QNN.encode(acts, p.S, p.T), theta, **stream_opts)
+    dut = core(p, weights)
+    got, ins, outs = run_stream(dut, QNN.encode(acts, p.S, p.T), theta, **stream_opts)
     assert_beats_equal(got, expected, p.n_out * p.B)
-    return ins, outs
+    return beat_starts(dut, ins, (np.asarray(acts) != 0).sum(axis=1)), outs
+
+
+def beat_starts(core, in_cycles, events):
+    """The cycle each beat started, which the cycle formulas count from: its input handshake,
+    or for a core that holds its beat (gen.engine) the first cycle it saw the beat valid, by
+    the engine's schedule 2 + groups*events cycles before it takes it as stage 0 runs dry."""
+    if not core.holds_beat:
+        return in_cycles
+    return [c - 2 - core.params.groups * int(e) for c, e in zip(in_cycles, events)]
 
 
 def assert_beats_equal(got, expected, width):

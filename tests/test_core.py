@@ -179,6 +179,12 @@ def test_network_file_emits_its_chains(tmp_path, capsys):
     assert main(["--network", str(tmp_path / "n.nir"), "--T", "2", "--out", str(tmp_path)]) == 2    # the file has T=3
     assert f"--T 2 disagrees with {tmp_path / 'n.nir'}, which has T=3" in capsys.readouterr().err
     assert main(["--network", str(tmp_path / "n.nir"), "--T", "3", "--max-lanes", "2", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["--network", str(tmp_path / "n.nir"), "--weight-memory", "spram", "--out", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "net_w2s2t3.json").read_text())
+    assert ["load" in l for l in manifest["layers"]] == [True, False]       # the largest layer's weights
+    assert "SB_SPRAM256KA" in manifest["layers"][0]["memory"] and "load__we" in (tmp_path / "net_w2s2t3.v").read_text()
+    assert "layer 0: " in capsys.readouterr().out
 
 
 def old_weight_words(params, weights):

@@ -18,7 +18,7 @@ from amaranth.hdl import ResetSignal, Signal
 from boards.formal import ReceiverHarness
 from boards.link import FrameReceiver
 from gen.formal import PROPERTIES, Harness
-from gen.priority import ActiveChunkQueue
+from gen.priority import HeldChunkQueue
 from gen.qnn import QNNCore
 from gen.snn import SNNCore
 from reports.formal import chain_of, run
@@ -50,12 +50,16 @@ def test_every_property_proven(kind):
 
 
 @pytest.mark.parametrize("kind", ["snn", "qnn"])
-def test_every_property_proven_with_the_active_chunk_queue(kind):
+def test_every_property_proven_with_the_large_beat_queue(kind):
     """The event queue of large beats (gen.priority.LARGE_BEAT), in chunks of 2: SMALL's 3
-    slots are 2 chunks. k-induction takes its invariants (`ActiveChunkQueue.invariants`)."""
-    core = type("ActiveChunk", (CORES[kind],), {"event_queue": staticmethod(partial(ActiveChunkQueue, chunk=2))})
+    slots are 2 chunks. It reads the beat in place and the core takes the beat late
+    (`holds_beat`); k-induction takes the queue's invariants (`HeldChunkQueue.invariants`)."""
+    core = type("LargeBeat", (CORES[kind],), {"event_queue": staticmethod(partial(HeldChunkQueue, chunk=2))})
     for prop in PROPERTIES:
-        assert prove(core(SMALL, WEIGHTS), prop)[0] == "pass", prop
+        dut = core(SMALL, WEIGHTS)
+        assert dut.holds_beat
+        assert prove(dut, prop)[0] == "pass", prop
+    assert prove(core(SMALL, WEIGHTS), "latency", "cover")[0] == "pass", "latency bound never attained"
 
 
 def test_chain_twin_bounded():
@@ -105,6 +109,19 @@ class NarrowMembrane(SNNCore):
         super().__init__(NarrowParams(**params.as_dict()), weights)
 
 
+class TakenEarly(SNNCore):
+    """Mutant (twin): the large beats' queue reads the beat in place, but the core takes it
+    at once, so the source may change it while its events are handed out."""
+
+    class Queue(HeldChunkQueue):
+        holds_beat = False
+
+        def __init__(self, slots, data_bits=0):
+            super().__init__(slots, data_bits, chunk=2)
+
+    event_queue = Queue
+
+
 class LateTimeout(FrameReceiver):
     """Mutant (receiver): the inter-byte timeout is two cycles longer than the protocol's."""
 
@@ -129,6 +146,7 @@ MUTANTS = [
     (DroppingOutput, SMALL, WEIGHTS, "stream"),
     (ResetKeepsOutput, SMALL, WEIGHTS, "reset"),
     (NarrowMembrane, SMALL, MIN(SMALL), "overflow", 2),
+    (TakenEarly, SMALL, WEIGHTS, "twin"),
 ]
 
 

@@ -130,3 +130,39 @@ def test_host_loads_then_runs_against_the_twin(capsys):
 def test_host_refuses_what_spram_cannot_do(argv, words, capsys):
     assert host.main(argv + ["--weight-memory", "spram"]) == 2
     assert words in capsys.readouterr().err
+
+
+def test_a_chain_with_its_largest_layer_in_spram_loads_then_matches_the_twin():
+    """A network's chain with the largest layer's weights in SPRAM (`Chain.for_network(...,
+    "spram")`, the MNIST board's layout): the link loads that layer (`Chain.loaded`) through
+    the chain's `load` port, then every output beat equals the twin network's, with neurons
+    firing at mid-range levels; the inner layer reads its beats in place (`source_holds`)."""
+    import numpy as np
+
+    from gen.chain import Chain
+    from gen.manifest import chain_id
+    from gen.spram import SpramWeightMemory
+    from sim.evidence import require_evidence
+    from sim.network import Network, encode_spikes
+    from sim.stimulus import pack, random_weights
+
+    rng = np.random.default_rng(9)
+    layers = [CoreParams(4, 1, 2, 12, 8), CoreParams(4, 1, 2, 8, 3)]
+    weights = [random_weights(p, rng) for p in layers]
+    net = Network(weights, [5, 4], 4)
+    planned = Chain.for_network("snn", net, 1, 2, max_lanes=4, weight_memory="spram")
+    assert planned.loaded is planned.cores[0] and [c.params.lanes for c in planned.cores] == [4, 3]
+    assert [c.holds_beat for c in planned.cores] == [False, True] and "load" in planned.signature.members
+    for unused in [planned] + planned.cores:     # only its plan is used: it runs below with the SPRAM stand-in
+        unused._MustUse__silence = True
+    chain = Chain("snn", [c.params for c in planned.cores], weights, [5, 4], [SpramStandIn, None])
+    with pytest.raises(ValueError, match="at most one layer"):
+        Chain("snn", [c.params for c in planned.cores], weights, [5, 4], [SpramWeightMemory] * 2)
+    link = Link(SimulatedBoard(BoardTop(chain, chain_id(chain), divisor=4)), retries=0)
+    load_weights(link, chain.loaded.params, chain.loaded.weights)
+    spikes = encode_spikes(rng.integers(0, 3, size=(4, 12)), 2)
+    levels = net.snn(spikes, 1)[0]
+    require_evidence(levels[-1], 1, "chain with a SPRAM layer")
+    for beat, out, t in zip(SNN.encode(spikes, 1, 2), levels[-1].reshape(-1, 3), [0, 1] * 4):
+        got = int.from_bytes(link.request(P.CMD_BEAT, P.to_bytes(int(beat), 12)), "little")
+        assert got == int(pack(out, 1)) | (int(t == 1) << 3)

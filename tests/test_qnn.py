@@ -9,7 +9,7 @@ from sim.beats import QNN
 from sim.evidence import require_evidence, spread_threshold
 from sim.twin import qnn_forward
 from sim.stimulus import activations, random_weights
-from core_check import GRID_CASES, ActiveChunkQNN, check_qnn, small_params, weight_cases
+from core_check import GRID_CASES, BlockRamQNN, HeldChunkQNN, check_qnn, small_params, weight_cases
 from gen.simulate import run_stream
 
 
@@ -57,17 +57,33 @@ def test_cycles_match_manifest_formula(lanes):
     assert (np.array(outs) - np.array(ins)).tolist() == expected
 
 
-def test_active_chunk_queue_bit_exact_and_on_time():
+def test_held_chunk_queue_bit_exact_and_on_time():
     """The event queue of large beats (gen.priority.LARGE_BEAT) in a small core: 40 inputs
-    are 3 chunks; idle gaps and backpressure, then the cycle formula."""
+    are 3 chunks, read in place until the core takes the beat; idle gaps and backpressure,
+    then the cycle formula from each beat's start (`core_check.beat_starts`)."""
     p = CoreParams(4, 2, 3, n_in=40, n_out=6, lanes=2)
     rng = np.random.default_rng(40)
     acts = np.stack([np.zeros(p.n_in, int), np.full(p.n_in, p.L)] + [activations(rng, p.n_in, p.L, s) for s in SPARSITIES])
     weights = random_weights(p, rng)
     theta = spread_threshold(weights, acts[2:], p.L)
-    require_evidence(qnn_forward(weights, acts, theta, p.L), p.L, "active-chunk queue")
-    check_qnn(p, weights, acts, theta, core=ActiveChunkQNN, seed=40, idle=0.3, backpressure=0.4)
-    ins, outs = check_qnn(p, weights, acts, theta, core=ActiveChunkQNN)
+    require_evidence(qnn_forward(weights, acts, theta, p.L), p.L, "held-chunk queue")
+    check_qnn(p, weights, acts, theta, core=HeldChunkQNN, seed=40, idle=0.3, backpressure=0.4)
+    starts, outs = check_qnn(p, weights, acts, theta, core=HeldChunkQNN)
+    assert (np.array(outs) - np.array(starts)).tolist() == [p.qnn_cycles(int(n)) for n in (acts != 0).sum(axis=1)]
+
+
+@pytest.mark.parametrize("lanes", [3, 6])
+def test_block_ram_accumulators_bit_exact_and_on_time(lanes):
+    """The accumulators of large layers (gen.membranes.LARGE_BANK) in a small core: 2 groups
+    and 1 (the read port's transparency); idle gaps and backpressure, then the cycle formula."""
+    p = CoreParams(4, 2, 3, n_in=7, n_out=6, lanes=lanes)
+    rng = np.random.default_rng(lanes)
+    acts = np.stack([np.zeros(p.n_in, int), np.full(p.n_in, p.L)] + [activations(rng, p.n_in, p.L, s) for s in SPARSITIES])
+    weights = random_weights(p, rng)
+    theta = spread_threshold(weights, acts[2:], p.L)
+    require_evidence(qnn_forward(weights, acts, theta, p.L), p.L, "block-RAM accumulators")
+    check_qnn(p, weights, acts, theta, core=BlockRamQNN, seed=lanes, idle=0.3, backpressure=0.4)
+    ins, outs = check_qnn(p, weights, acts, theta, core=BlockRamQNN)
     assert (np.array(outs) - np.array(ins)).tolist() == [p.qnn_cycles(int(n)) for n in (acts != 0).sum(axis=1)]
 
 

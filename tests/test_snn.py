@@ -9,7 +9,7 @@ from sim.beats import SNN
 from sim.evidence import require_evidence, spread_threshold
 from sim.twin import snn_forward
 from sim.stimulus import random_weights, spike_train
-from core_check import GRID_CASES, ActiveChunkSNN, check_snn, small_params, weight_cases
+from core_check import GRID_CASES, BlockRamSNN, HeldChunkSNN, check_snn, small_params, weight_cases
 from gen.simulate import run_stream
 
 
@@ -47,34 +47,52 @@ def test_bit_exact(W, S, T):
 
 
 @pytest.mark.parametrize("core, lanes", [(SNNCore, 1), (SNNCore, 2), (SNNCore, 3), (SNNCore, 6),
-                                         (ActiveChunkSNN, 1), (ActiveChunkSNN, 3)])
+                                         (HeldChunkSNN, 1), (HeldChunkSNN, 3), (BlockRamSNN, 1), (BlockRamSNN, 6)])
 def test_cycles_match_manifest_formula(core, lanes):
+    """From each beat's start (its input handshake; for a core that holds its beat, the
+    first cycle it saw it, which `core_check.beat_starts` puts 2 + G*events cycles before
+    its late handshake) to the next and to its output handshake."""
     p = CoreParams(4, 3, 3, n_in=9, n_out=6, lanes=lanes)          # 36 event slots: 3 chunks
     rng = np.random.default_rng(lanes)
     spikes = np.concatenate([spike_train(rng, (3, p.T, p.n_in), p.S, r) for r in (0.0, 0.2, 0.7, 1.0)])
     weights = random_weights(p, rng)
-    ins, outs = check_snn(p, weights, spikes, 5, core=core)
+    starts, outs = check_snn(p, weights, spikes, 5, core=core)
     set_bits = [bin(int(x)).count("1") for x in spikes.reshape(-1, p.n_in).ravel()]
     per_beat = np.add.reduceat(set_bits, np.arange(0, len(set_bits), p.n_in))
     expected = [p.snn_cycles(int(e)) for e in per_beat]
-    assert np.diff(ins).tolist() == expected[:-1]           # input handshake to the next
-    assert (np.array(outs) - np.array(ins)).tolist() == expected  # and to its own output
-    # a whole inference, first input handshake to last output handshake
-    first_in = np.array(ins).reshape(-1, p.T)[:, 0]
+    assert np.diff(starts).tolist() == expected[:-1]           # beat start to the next
+    assert (np.array(outs) - np.array(starts)).tolist() == expected  # and to its own output
+    # a whole inference, first beat start to last output handshake
+    first_in = np.array(starts).reshape(-1, p.T)[:, 0]
     last_out = np.array(outs).reshape(-1, p.T)[:, -1]
     per_inference = per_beat.reshape(-1, p.T).sum(axis=1)
     assert (last_out - first_in).tolist() == [p.snn_cycles(int(e), p.T) for e in per_inference]
 
 
-def test_active_chunk_queue_bit_exact():
+def test_held_chunk_queue_bit_exact():
     """The event queue of large beats (gen.priority.LARGE_BEAT) in a small core: 24 inputs at
-    S = 3 are 96 slots in 6 chunks; idle gaps and backpressure."""
+    S = 3 are 96 slots in 6 chunks, read in place until the core takes the beat; idle gaps
+    and backpressure (the source holds each beat until its handshake)."""
     p = CoreParams(4, 3, 2, n_in=24, n_out=6, lanes=3)
     rng = np.random.default_rng(24)
     spikes, weights = stimulus(p, rng), random_weights(p, rng)
     theta = spread_threshold(weights, spikes[2:], p.K)
-    require_evidence(snn_forward(weights, spikes, theta, p.S), p.K, "active-chunk queue")
-    check_snn(p, weights, spikes, theta, core=ActiveChunkSNN, seed=24, idle=0.3, backpressure=0.4)
+    require_evidence(snn_forward(weights, spikes, theta, p.S), p.K, "held-chunk queue")
+    check_snn(p, weights, spikes, theta, core=HeldChunkSNN, seed=24, idle=0.3, backpressure=0.4)
+
+
+@pytest.mark.parametrize("lanes", [2, 8])
+def test_block_ram_membranes_bit_exact(lanes):
+    """The membranes of large layers (gen.membranes.LARGE_BANK) in a small core: 4 groups (a
+    group read the cycle after another was written), and 1 group (read the cycle after
+    itself was written: the read port's transparency), S = 3 fire steps on one group;
+    idle gaps and backpressure; the stale marks that stand for the clear at each inference."""
+    p = CoreParams(4, 3, 2, n_in=9, n_out=8, lanes=lanes)
+    rng = np.random.default_rng(lanes)
+    spikes, weights = stimulus(p, rng), random_weights(p, rng)
+    theta = spread_threshold(weights, spikes[2:], p.K)
+    require_evidence(snn_forward(weights, spikes, theta, p.S), p.K, "block-RAM membranes")
+    check_snn(p, weights, spikes, theta, core=BlockRamSNN, seed=lanes, idle=0.3, backpressure=0.4)
 
 
 def test_sparser_input_takes_fewer_cycles():

@@ -9,9 +9,11 @@ import pytest
 from amaranth.hdl import Fragment
 from amaranth.lib.wiring import In
 
+from core_check import BlockRamSNN
 from gen.build import make_cores
 from gen.emit import verilog
 from gen.harness import harness
+from gen.snn import SNNCore
 from gen.weights import make_weights
 from reports import flow, implementation, synth
 from sim.params import CoreParams
@@ -55,6 +57,24 @@ def test_harness_drives_every_port_of_the_core_instance(weight_memory):
     for path in inputs:
         port = "__".join(map(str, path))
         assert re.search(rf"\.{port}\((?!\d+'[hd]0+\))", text), f"{port} is not driven"
+
+
+def test_block_ram_membranes_leave_the_flip_flops(tmp_path):
+    """gen.membranes.BlockRamMembraneBank on the UP5K: the membranes map to block RAMs 16
+    bits wide (lanes * acc_width / 16 more of them) and leave the flip-flops, but for the
+    stale marks and the read port's forward of a word written the cycle before."""
+    p = CoreParams(8, 2, 2, 16, 16, 2)          # 8 groups of 2 lanes
+    weights = make_weights(p, None, 0)[0]
+    cells = {}
+    for cls in (SNNCore, BlockRamSNN):
+        workdir = tmp_path / cls.__name__
+        workdir.mkdir()
+        (workdir / "core.v").write_text(verilog(cls(p, weights), name="core"))
+        cells[cls] = flow.classify(flow.synthesize(str(workdir / "core.v"), "core", flow.TARGETS["ice40-up5k"],
+                                                   str(workdir), 0)[1])
+    regs, ram = cells[SNNCore], cells[BlockRamSNN]
+    assert ram["bram"] - regs["bram"] == -(-p.lanes * p.acc_width // 16)
+    assert regs["ff"] - ram["ff"] >= (p.n_out - 2 * p.lanes) * p.acc_width
 
 
 def test_more_neurons_never_use_fewer_luts(ice40_small):

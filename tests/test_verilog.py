@@ -22,7 +22,7 @@ from gen.fire import FireUnit
 from gen.weight_memory import WeightMemory
 from sim.params import CoreParams
 from gen.testbench.runner import simulator_available, verilator_bin
-from core_check import ActiveChunkQNN, ActiveChunkSNN
+from core_check import BlockRamQNN, BlockRamSNN, HeldChunkQNN, HeldChunkSNN
 from hdl_regression import LEGAL_TRANSITIONS, build, default_weights, expected_transitions, make_case, run, simulator
 
 SIM = simulator()
@@ -172,16 +172,21 @@ def test_regression_catches_mutant(kind, mutant):
     assert "AssertionError: phase" in text, f"the mutant failed for another reason than a twin mismatch: {log}"
 
 
-# No grid point has more than gen.priority.LARGE_BEAT event slots, so a small core with the
-# large beats' queue: the SNN's 24 inputs at S = 3 are 96 slots in 6 chunks, the QNN's 40 three
-ACTIVE_CHUNK_POINTS = {"snn": (ActiveChunkSNN, CoreParams(4, 3, 2, 24, 6, 3)),
-                       "qnn": (ActiveChunkQNN, CoreParams(4, 2, 3, 40, 6, 2))}
+# No grid point has more than gen.priority.LARGE_BEAT event slots or gen.membranes.LARGE_BANK
+# membrane bits, so small cores with the large layers' components: the SNN's 24 inputs at S = 3
+# are 96 slots in 6 chunks, the QNN's 40 three (the core takes them late, having read them in
+# place); the block-RAM banks have 3 groups.
+LARGE_LAYER_POINTS = {"snn_held_chunk": (HeldChunkSNN, CoreParams(4, 3, 2, 24, 6, 3)),
+                      "qnn_held_chunk": (HeldChunkQNN, CoreParams(4, 2, 3, 40, 6, 2)),
+                      "snn_block_ram": (BlockRamSNN, CoreParams(4, 3, 2, 9, 6, 2)),
+                      "qnn_block_ram": (BlockRamQNN, CoreParams(4, 2, 3, 7, 6, 2))}
 
 
-@pytest.mark.parametrize("kind", ["snn", "qnn"])
-def test_active_chunk_queue_bit_exact(kind, record_property):
-    core, p = ACTIVE_CHUNK_POINTS[kind]
-    passed, report, log = regress(kind, core(p, default_weights(p, 7)), p, f"{kind}_active_chunk", 7,
+@pytest.mark.parametrize("name", LARGE_LAYER_POINTS)
+def test_large_layer_components_bit_exact(name, record_property):
+    core, p = LARGE_LAYER_POINTS[name]
+    kind = name[:3]
+    passed, report, log = regress(kind, core(p, default_weights(p, 7)), p, name, 7,
                                   record_property, sim=MUTANT_SIM)
     assert passed, f"cocotb regression failed on {MUTANT_SIM}, log: {log}"
     assert report["beats_compared"] > 0
@@ -189,7 +194,8 @@ def test_active_chunk_queue_bit_exact(kind, record_property):
 
 LINT_POINTS = [(SNNCore, CoreParams(8, 2, 2)), (QNNCore, CoreParams(8, 2, 2)),
                (SNNCore, CoreParams(1, 1, 1, 3, 2, 1)), (QNNCore, CoreParams(1, 4, 8, 5, 6, 3)),
-               (SNNCore, CoreParams(16, 8, 64, 40, 12, 4)), (QNNCore, CoreParams(16, 1, 1, 1, 1))]
+               (SNNCore, CoreParams(16, 8, 64, 40, 12, 4)), (QNNCore, CoreParams(16, 1, 1, 1, 1)),
+               (SNNCore, CoreParams(4, 1, 1, 300, 96, 8)), (QNNCore, CoreParams(4, 2, 1, 300, 96, 8))]   # held beat, membranes in block RAM
 
 
 @pytest.mark.parametrize("cls, p", LINT_POINTS, ids=[f"{c.__name__}-{p.W}.{p.S}.{p.T}" for c, p in LINT_POINTS])

@@ -102,9 +102,12 @@ async def regression(dut):
         start = len(tb.sink.beats)
         if phase["abort"]:
             await drain_and_count()
-            await tb.source.send(beats)
+            # watched while they are sent: a core that holds its beat takes it only at the end
+            # of INTEGRATE, so after `send` returned, its INTEGRATE may be over
+            sending = cocotb.start_soon(tb.source.send(beats))
             await wait_for_state(tb, phase["abort"], states)
             await tb.reset()
+            await sending
             tb.sink.clear()
             moved = 0
             continue
