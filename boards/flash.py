@@ -27,8 +27,9 @@ def parse_args(argv):
                     "--W/--S/--T where it has none (a float NIR graph is quantized to W bits)")
     add_network_options(ap)
     ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
-    add_weight_memory_option(ap, "spram (iCE40 UP5K): the weights in SPRAM (with --network, the largest "
-                             "layer's), written by boards.host --weight-memory spram at run time (default bram)")
+    add_weight_memory_option(ap, "spram (iCE40 UP5K): the weights in SPRAM, written by boards.host "
+                             "--weight-memory spram at run time (default bram); with --network, the largest "
+                             "layer's, which boards.host cannot load yet (boards.client.load_weights can)")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--build-only", action="store_true", help="stop after the bitstream")
     ap.add_argument("--programmer", choices=PROGRAMMERS, default=None, help="default: the board's usual one")

@@ -321,7 +321,8 @@ class CommandExecutor(wiring.Component):
                 with m.If(out.valid & ans.ready):
                     m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
-        if loader is not None:      # no write while the core runs: its reads would collide
+        if loader is not None:      # no write while a command runs: the core's reads would collide (one that
+                                    # holds its beat runs in IDLE, but the receiver takes no byte meanwhile)
             m.d.comb += [self.weights.ready.eq(fsm.ongoing("IDLE")), loader.i.valid.eq(self.weights.valid & self.weights.ready),
                          loader.i.payload.eq(self.weights.payload), loader.done.eq(req.valid & req.ready)]
         return m

@@ -40,6 +40,8 @@ class Chain(wiring.Component):
             if not 1 <= int(theta) < 2 ** p.theta_width:
                 raise ParamError(f"layer {i} threshold {theta} is out of range: legal is 1..{2 ** p.theta_width - 1}")
         memories = memories or [None] * len(params)
+        if len(memories) != len(params):
+            raise ParamError("a chain needs one weight memory per layer")
         if sum(m is not None for m in memories) > 1:
             raise ParamError("at most one layer of a chain can keep its weights in SPRAM")
         self._MustUse__silence = False

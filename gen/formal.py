@@ -149,7 +149,8 @@ class Harness(Elaboratable):
             m.d.comb += Assert(pending <= self.depth, "more beats in flight than the design can hold")
             m.d.comb += Assert(~out.valid | (pending != 0), "an output without an input")
             if not single:      # a single core's invariants say more: pending = (not IDLE) + (output valid)
-                m.d.comb += Assert((pending != 0) | (inp.ready & ~out.valid), "a beat dropped")
+                free = first.observe.idle if first.holds_beat else inp.ready    # never ready in IDLE if it holds
+                m.d.comb += Assert((pending != 0) | (free & ~out.valid), "a beat dropped")
             if self.kind == "snn":
                 t_out = Signal(range(T), name="t_out")
                 with m.If(gave):
@@ -162,7 +163,7 @@ class Harness(Elaboratable):
         elif prop == "reset":
             was_reset = Signal(name="was_reset", reset_less=True)
             m.d.sync += was_reset.eq(ResetSignal())
-            free = first.observe.idle if first.holds_beat else inp.ready    # one that holds its beat is never ready in IDLE
+            free = first.observe.idle if first.holds_beat else inp.ready
             with m.If(was_reset):
                 m.d.comb += Assert(free & ~out.valid, "reset left a beat pending")
         else:                                               # twin, overflow
@@ -257,8 +258,8 @@ class Harness(Elaboratable):
             ref, s = refs[0], self.cores[0].observe
             acc = getattr(s.membranes, "acc", None)
             if acc is None:
-                raise ParamError("the twin property compares the membranes in registers; this core keeps them "
-                                 "in block RAM (gen.membranes.membrane_bank): prove a smaller core")
+                raise ParamError("the twin and overflow properties compare the membranes in registers; this core "
+                                 "keeps them in block RAM (gen.membranes.membrane_bank): prove a smaller core")
             summed = Signal(name="summed")          # drained a cycle ago: the last sum is written
             m.d.sync += summed.eq(s.integrate & s.drained[-1])
             for o in range(len(acc)):
