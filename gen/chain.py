@@ -67,13 +67,12 @@ class Chain(wiring.Component):
             raise ParamError(f"--max-lanes {max_lanes} is out of range: legal is >= 1")
         layers = net.params(S, T)
         largest = max(range(len(layers)), key=lambda i: layers[i].n_in * layers[i].n_out)
-        spram = weight_memory == "spram"
+        memories = [SpramWeightMemory if weight_memory == "spram" and i == largest else None for i in range(len(layers))]
 
-        def lanes(i, p):
-            cap = min(p.n_out, max_lanes, spram_lanes(p.W) if spram and i == largest else p.n_out)
+        def lanes(p, memory):
+            cap = min(p.n_out, max_lanes, spram_lanes(p.W) if memory else p.n_out)
             return max(d for d in range(1, cap + 1) if p.n_out % d == 0)
-        params = [CoreParams(p.W, p.S, p.T, p.n_in, p.n_out, lanes(i, p)) for i, p in enumerate(layers)]
-        memories = [SpramWeightMemory if spram and i == largest else None for i in range(len(params))]
+        params = [CoreParams(p.W, p.S, p.T, p.n_in, p.n_out, lanes(p, mem)) for p, mem in zip(layers, memories)]
         return cls(kind, params, net.weights, net.thresholds, memories)
 
     def elaborate(self, platform):

@@ -71,10 +71,11 @@ def handshake_note(core):
     """When a core takes its input beat, which the cycle formulas count from."""
     if not core.holds_beat:
         return "at once, in the first cycle the beat is valid: the formulas count from the input handshake"
-    return (f"held: the core reads the beat in place and takes it {core.params.groups}*e + 2 cycles after it first "
-            "saw it valid (the source holds it meanwhile, as it must until the handshake); the formulas count "
-            "from that first cycle, so the output handshake comes {G}*{s} + {o} cycles after the input handshake"
-            .format(G=core.params.groups, s=core.fire_steps, o=core.params.overhead(core.kind) - 2))
+    G = core.params.groups
+    return (f"held: the core reads the beat in place and takes it {G}*e + 2 cycles after it first saw it valid "
+            "(the source holds it meanwhile, as it must until the handshake); the formulas count from that first "
+            f"cycle, so the output handshake comes {G}*{core.fire_steps} + {core.params.overhead(core.kind) - 2} "
+            "cycles after the input handshake")
 
 
 def build_manifest(name, params, cores, weights, weights_source, weight_memory="bram"):

@@ -57,34 +57,27 @@ def test_cycles_match_manifest_formula(lanes):
     assert (np.array(outs) - np.array(ins)).tolist() == expected
 
 
-def test_held_chunk_queue_bit_exact_and_on_time():
-    """The event queue of large beats (gen.priority.LARGE_BEAT) in a small core: 40 inputs
-    are 3 chunks, read in place until the core takes the beat; idle gaps and backpressure,
-    then the cycle formula from each beat's start (`core_check.beat_starts`)."""
-    p = CoreParams(4, 2, 3, n_in=40, n_out=6, lanes=2)
-    rng = np.random.default_rng(40)
+# The components of large layers in small cores: the event queue of large beats
+# (gen.priority.LARGE_BEAT; 40 inputs are 3 chunks, read in place until the core takes the
+# beat) and the accumulators in block RAM (gen.membranes.LARGE_BANK; 2 groups, and 1: the
+# read port's transparency).
+LARGE_LAYER_CORES = [pytest.param(HeldChunkQNN, CoreParams(4, 2, 3, n_in=40, n_out=6, lanes=2), 40, id="held-chunk"),
+                     *(pytest.param(BlockRamQNN, CoreParams(4, 2, 3, n_in=7, n_out=6, lanes=lanes), lanes,
+                                    id=f"block-ram-{lanes}") for lanes in (3, 6))]
+
+
+@pytest.mark.parametrize("core, p, seed", LARGE_LAYER_CORES)
+def test_large_layer_components_bit_exact_and_on_time(core, p, seed):
+    """Idle gaps and backpressure, then the cycle formula from each beat's start
+    (`core_check.beat_starts`)."""
+    rng = np.random.default_rng(seed)
     acts = np.stack([np.zeros(p.n_in, int), np.full(p.n_in, p.L)] + [activations(rng, p.n_in, p.L, s) for s in SPARSITIES])
     weights = random_weights(p, rng)
     theta = spread_threshold(weights, acts[2:], p.L)
-    require_evidence(qnn_forward(weights, acts, theta, p.L), p.L, "held-chunk queue")
-    check_qnn(p, weights, acts, theta, core=HeldChunkQNN, seed=40, idle=0.3, backpressure=0.4)
-    starts, outs = check_qnn(p, weights, acts, theta, core=HeldChunkQNN)
+    require_evidence(qnn_forward(weights, acts, theta, p.L), p.L, core.__name__)
+    check_qnn(p, weights, acts, theta, core=core, seed=seed, idle=0.3, backpressure=0.4)
+    starts, outs = check_qnn(p, weights, acts, theta, core=core)
     assert (np.array(outs) - np.array(starts)).tolist() == [p.qnn_cycles(int(n)) for n in (acts != 0).sum(axis=1)]
-
-
-@pytest.mark.parametrize("lanes", [3, 6])
-def test_block_ram_accumulators_bit_exact_and_on_time(lanes):
-    """The accumulators of large layers (gen.membranes.LARGE_BANK) in a small core: 2 groups
-    and 1 (the read port's transparency); idle gaps and backpressure, then the cycle formula."""
-    p = CoreParams(4, 2, 3, n_in=7, n_out=6, lanes=lanes)
-    rng = np.random.default_rng(lanes)
-    acts = np.stack([np.zeros(p.n_in, int), np.full(p.n_in, p.L)] + [activations(rng, p.n_in, p.L, s) for s in SPARSITIES])
-    weights = random_weights(p, rng)
-    theta = spread_threshold(weights, acts[2:], p.L)
-    require_evidence(qnn_forward(weights, acts, theta, p.L), p.L, "block-RAM accumulators")
-    check_qnn(p, weights, acts, theta, core=BlockRamQNN, seed=lanes, idle=0.3, backpressure=0.4)
-    ins, outs = check_qnn(p, weights, acts, theta, core=BlockRamQNN)
-    assert (np.array(outs) - np.array(ins)).tolist() == [p.qnn_cycles(int(n)) for n in (acts != 0).sum(axis=1)]
 
 
 def test_threshold_zero_completes_every_handshake():

@@ -69,30 +69,26 @@ def test_cycles_match_manifest_formula(core, lanes):
     assert (last_out - first_in).tolist() == [p.snn_cycles(int(e), p.T) for e in per_inference]
 
 
-def test_held_chunk_queue_bit_exact():
-    """The event queue of large beats (gen.priority.LARGE_BEAT) in a small core: 24 inputs at
-    S = 3 are 96 slots in 6 chunks, read in place until the core takes the beat; idle gaps
-    and backpressure (the source holds each beat until its handshake)."""
-    p = CoreParams(4, 3, 2, n_in=24, n_out=6, lanes=3)
-    rng = np.random.default_rng(24)
-    spikes, weights = stimulus(p, rng), random_weights(p, rng)
-    theta = spread_threshold(weights, spikes[2:], p.K)
-    require_evidence(snn_forward(weights, spikes, theta, p.S), p.K, "held-chunk queue")
-    check_snn(p, weights, spikes, theta, core=HeldChunkSNN, seed=24, idle=0.3, backpressure=0.4)
+# The components of large layers in small cores: the event queue of large beats
+# (gen.priority.LARGE_BEAT; 24 inputs at S = 3 are 96 slots in 6 chunks, read in place
+# until the core takes the beat, which the source holds until its handshake) and the
+# membranes in block RAM (gen.membranes.LARGE_BANK; 4 groups, a group read the cycle after
+# another was written, and 1 group, read the cycle after itself was written: the read
+# port's transparency; S = 3 fire steps on one group; the stale marks that stand for the
+# clear at each inference).
+LARGE_LAYER_CORES = [pytest.param(HeldChunkSNN, CoreParams(4, 3, 2, n_in=24, n_out=6, lanes=3), 24, id="held-chunk"),
+                     *(pytest.param(BlockRamSNN, CoreParams(4, 3, 2, n_in=9, n_out=8, lanes=lanes), lanes,
+                                    id=f"block-ram-{lanes}") for lanes in (2, 8))]
 
 
-@pytest.mark.parametrize("lanes", [2, 8])
-def test_block_ram_membranes_bit_exact(lanes):
-    """The membranes of large layers (gen.membranes.LARGE_BANK) in a small core: 4 groups (a
-    group read the cycle after another was written), and 1 group (read the cycle after
-    itself was written: the read port's transparency), S = 3 fire steps on one group;
-    idle gaps and backpressure; the stale marks that stand for the clear at each inference."""
-    p = CoreParams(4, 3, 2, n_in=9, n_out=8, lanes=lanes)
-    rng = np.random.default_rng(lanes)
+@pytest.mark.parametrize("core, p, seed", LARGE_LAYER_CORES)
+def test_large_layer_components_bit_exact(core, p, seed):
+    """Idle gaps and backpressure."""
+    rng = np.random.default_rng(seed)
     spikes, weights = stimulus(p, rng), random_weights(p, rng)
     theta = spread_threshold(weights, spikes[2:], p.K)
-    require_evidence(snn_forward(weights, spikes, theta, p.S), p.K, "block-RAM membranes")
-    check_snn(p, weights, spikes, theta, core=BlockRamSNN, seed=lanes, idle=0.3, backpressure=0.4)
+    require_evidence(snn_forward(weights, spikes, theta, p.S), p.K, core.__name__)
+    check_snn(p, weights, spikes, theta, core=core, seed=seed, idle=0.3, backpressure=0.4)
 
 
 def test_sparser_input_takes_fewer_cycles():
