@@ -8,7 +8,7 @@ one-line message naming what is missing (exit status 2 when programming was aske
 import os
 import sys
 
-from gen.build import add_weight_memory_option
+from gen.build import add_max_lanes_option, add_weight_memory_option
 from gen.spram import SpramWeightMemory
 from sim.cli import UsageParser, add_core_options, add_network_options, command, network_bits, option
 from sim.params import CoreParams, ParamError
@@ -26,7 +26,7 @@ def parse_args(argv):
                     "as a chain of SNN cores, in place of one core; W, S, T come from the file, or from "
                     "--W/--S/--T where it has none (a float NIR graph is quantized to W bits)")
     add_network_options(ap)
-    ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
+    add_max_lanes_option(ap)
     add_weight_memory_option(ap, "spram (iCE40 UP5K): the weights in SPRAM, written by boards.host "
                              "--weight-memory spram at run time (default bram); with --network, the largest "
                              "layer's, which boards.host cannot load yet (boards.client.load_weights can)")

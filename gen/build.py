@@ -31,6 +31,12 @@ def add_weight_memory_option(ap, help):
     ap.add_argument("--weight-memory", choices=tuple(WEIGHT_MEMORIES), default="bram", help=help)
 
 
+def add_max_lanes_option(ap, prefix="with --network: "):
+    """`--max-lanes`: one cap for every layer's lanes, or one per layer (Chain.for_network)."""
+    ap.add_argument("--max-lanes", type=int, nargs="+", default=[16], metavar="N",
+                    help=f"{prefix}lanes per core at most, one value for every layer or one per layer (default 16)")
+
+
 def default_name(p):
     name = f"bb_w{p.W}s{p.S}t{p.T}_{p.n_in}x{p.n_out}"
     return name if p.lanes == p.n_out else f"{name}_l{p.lanes}"

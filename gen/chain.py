@@ -18,6 +18,15 @@ from .snn import SNNCore
 from .spram import SpramWeightMemory, spram_lanes
 
 
+def lane_caps(max_lanes, layers):
+    """`max_lanes` (an int, or a list of one cap or one per layer) as one cap per layer."""
+    caps = [max_lanes] if isinstance(max_lanes, int) else list(max_lanes)
+    if len(caps) not in (1, layers) or min(caps) < 1:
+        raise ParamError(f"--max-lanes {' '.join(map(str, caps))} is out of range: legal is one value >= 1, "
+                         f"or one per layer ({layers})")
+    return caps * layers if len(caps) == 1 else caps
+
+
 class Chain(wiring.Component):
     """The cores of a network's layers in series, with the streams of one core
     (`stream_in`, `stream_out`) and no threshold port (`threshold` is None): each
@@ -60,19 +69,18 @@ class Chain(wiring.Component):
     @classmethod
     def for_network(cls, kind, net, S, T, max_lanes=16, weight_memory="bram"):
         """A chain for a `sim.network.Network` at (S, T), each core with the most lanes
-        that divide its neurons, at most `max_lanes`. With `weight_memory` "spram" the layer
-        with the most weight bits keeps them in SPRAM, its lanes also at most 64 // W (the
-        four SPRAMs' word); the others stay in block RAM."""
-        if max_lanes < 1:
-            raise ParamError(f"--max-lanes {max_lanes} is out of range: legal is >= 1")
+        that divide its neurons, at most `max_lanes` (one cap, or a list of one per layer).
+        With `weight_memory` "spram" the layer with the most weight bits keeps them in SPRAM,
+        its lanes also at most 64 // W (the four SPRAMs' word); the others stay in block RAM."""
         layers = net.params(S, T)
+        caps = lane_caps(max_lanes, len(layers))
         largest = max(range(len(layers)), key=lambda i: layers[i].n_in * layers[i].n_out)
         memories = [SpramWeightMemory if weight_memory == "spram" and i == largest else None for i in range(len(layers))]
 
-        def lanes(p, memory):
-            cap = min(p.n_out, max_lanes, spram_lanes(p.W) if memory else p.n_out)
+        def lanes(p, cap, memory):
+            cap = min(p.n_out, cap, spram_lanes(p.W) if memory else p.n_out)
             return max(d for d in range(1, cap + 1) if p.n_out % d == 0)
-        params = [CoreParams(p.W, p.S, p.T, p.n_in, p.n_out, lanes(p, mem)) for p, mem in zip(layers, memories)]
+        params = [CoreParams(p.W, p.S, p.T, p.n_in, p.n_out, lanes(p, cap, mem)) for p, cap, mem in zip(layers, caps, memories)]
         return cls(kind, params, net.weights, net.thresholds, memories)
 
     def elaborate(self, platform):

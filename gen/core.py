@@ -8,7 +8,7 @@ from sim.cli import UsageParser, add_core_options, add_network_options, command,
 from sim.quantize import describe
 from sim.validate import check_out_dir
 
-from .build import add_weight_memory_option, generate, progress, write_all
+from .build import add_max_lanes_option, add_weight_memory_option, generate, progress, write_all
 
 
 def parse_args(argv):
@@ -18,7 +18,7 @@ def parse_args(argv):
                     "emit its chain of cores, one per layer, in place of one core (W, S, T from the file, or from "
                     "--W/--S/--T where it has none; a float NIR graph is quantized to W bits)")
     add_network_options(ap)
-    ap.add_argument("--max-lanes", type=int, default=16, help="with --network: lanes per core at most (default 16)")
+    add_max_lanes_option(ap)
     ap.add_argument("--kind", choices=("snn", "qnn", "both"), default="both", help="which cores to emit (default both)")
     ap.add_argument("--weights", metavar="FILE.npy", help="(n_out, n_in) integer weights; default: seeded random")
     add_weight_memory_option(ap, "where the weights live: block RAM, initialised by the bitstream (default), or "

@@ -128,9 +128,11 @@ class HeldChunkQueue(EventQueue):
     finds and clears the lowest slot of every chunk on every take, took 5.4 LUT4 per
     slot (256x32 SNN: 5031 LUT4, 99 % of the logic cells). A queue that latched the beat
     and registered each chunk's first slot and two-or-more mark at `load` took 3.4
-    (4010 LUT4, 1737 FF, 34.0 MHz); this one, holding nothing of the beat, 3126 LUT4 and
-    1063 FF at 35.0 MHz. Registering `next`'s flags as it was picked put the load's pick
-    and selection into one path (23.8 MHz).
+    (4010 LUT4, 1737 FF, 34.0 MHz); this one, holding nothing of the beat, 3041 LUT4 and
+    1064 FF at 35.5 MHz. Registering `next`'s flags as it was picked put the load's pick
+    and selection into one path (23.8 MHz). One pick serves the load and the advance: a
+    second pick for the load alone took 85 more LUT4 there, for 35.0 MHz (129 on the 784x128
+    MNIST layer, whose chain then did not fit the UP5K).
     """
 
     holds_beat = True
@@ -151,15 +153,15 @@ class HeldChunkQueue(EventQueue):
         chosen = Signal(len(chunks), name="chosen")    # one-hot: the active chunk
 
         upcoming = Signal(C, name="upcoming")          # next's flags
-        m.submodules.load_pick = load_pick = FirstSet(len(chunks))     # two picks: a multiplexer in
-        m.submodules.pick = pick = FirstSet(len(chunks))               # front of one was on the load's path
+        holding = Cat(f.any() for f in chunk_flags)     # the chunks of the beat that hold events
+        m.submodules.pick = pick = FirstSet(len(chunks))    # at load, of holding; else, of left but next
         m.submodules.scan = scan = FirstSet(C)
         m.submodules.head = head = FirstSet(C)
-        m.d.comb += [upcoming.eq(or_select(next_, chunk_flags)), load_pick.i.eq(Cat(f.any() for f in chunk_flags)),
-                     pick.i.eq(left & ~next_), scan.i.eq(rest & ~skip), head.i.eq(upcoming)]
+        m.d.comb += [upcoming.eq(or_select(next_, chunk_flags)), pick.i.eq(Mux(self.load, holding, left & ~next_)),
+                     scan.i.eq(rest & ~skip), head.i.eq(upcoming)]
         advance = [left.eq(pick.i), next_.eq(pick.first)]
         with m.If(self.load):
-            m.d.sync += [left.eq(load_pick.i), next_.eq(load_pick.first), rest.eq(0), skip.eq(0), more.eq(0)]
+            m.d.sync += advance + [rest.eq(0), skip.eq(0), more.eq(0)]
         with m.Elif(self.take):
             with m.If(more):
                 m.d.sync += [self.valid.eq(1), local.eq(lowest_set(scan.i, local_bits)),
@@ -181,7 +183,7 @@ class HeldChunkQueue(EventQueue):
         chunk = Array(chunk_flags)[active]
         self.invariants = [   # what holds in every reachable state while the beat is held
             (next_ == (left & (~left + 1))[:len(left)], "next is the lowest of left"),
-            ((left & ~Cat(f.any() for f in chunk_flags)) == 0, "left holds events"),
+            ((left & ~holding) == 0, "left holds events"),
             ((rest == 0) | ((skip & ~rest) == 0), "skip is in rest"),
             ((rest == 0) | ((active < len(chunks)) & ((rest | chunk) == chunk)), "rest is in the active chunk"),
             ((rest == 0) | ((left & ((2 << active) - 1)) == 0), "left is above the active chunk"),

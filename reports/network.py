@@ -1,6 +1,6 @@
 """`python -m reports.network`: the papers' central experiment on our own cores. For each
-bit-budget allocation (W, S, T): train the digits MLP with QAT (`sim.network`), convert it
-to its SNN twin, run both as chains of generated cores (`gen.chain`), and report
+bit-budget allocation (W, S, T): train the MLP on an image set with QAT (`sim.network`: the
+8x8 digits by default, or `--dataset mnist`, the 784-128-10 network), convert it to its SNN twin, run both as chains of generated cores (`gen.chain`), and report
 accuracy, activity, S-ACE / NS-ACE, cycles, measured energy and the analytical model.
 
 Per allocation:
@@ -32,11 +32,12 @@ import sys
 
 import numpy as np
 
-from gen.chain import Chain
+from gen.build import add_max_lanes_option
+from gen.chain import Chain, lane_caps
 from sim.cli import UsageParser, add_network_options, command, network_bits, option
 from sim.energy import HARDWARE, OpEnergy, Scenario, evaluate, load_calibration, s_ace
-from sim.datasets import load_digits_split
-from sim.network import Network, encode_counts, encode_spikes, evaluate_counts, train
+from sim.datasets import DATASETS, SPLIT_SEED
+from sim.network import Network, encode_spikes, evaluate_counts, train_on
 from sim.beats import KINDS, timeout_cycles
 from sim.files import write_files
 from sim.params import CoreParams, ParamError
@@ -52,8 +53,10 @@ from .jobs import executor, run_jobs
 from .measurement import MEASURE_SOURCES
 from .pricing import energy, load_coefficients
 
-ALLOCATIONS = [(8, 1, 4), (8, 2, 2), (8, 4, 1), (8, 1, 8), (8, 2, 4), (8, 4, 2), (8, 8, 1),
-               (1, 1, 4), (2, 1, 4), (4, 1, 4)]
+ALLOCATIONS = {     # per data set, the default allocations
+    "digits": [(8, 1, 4), (8, 2, 2), (8, 4, 1), (8, 1, 8), (8, 2, 4), (8, 4, 2), (8, 8, 1), (1, 1, 4), (2, 1, 4), (4, 1, 4)],
+    "mnist": [(8, 1, 4)],       # the board's network (issue 18): 1,000 images through 784-128-10 chains
+}
 SOURCES = ["sim/network.py", "sim/datasets.py", "reports/network.py"]      # besides the measurement's own
 RANDOM_INPUTS = 100     # --network without --calibration-data: this many random inputs by default
 
@@ -105,17 +108,16 @@ def model_energy(net, qnn_acts, snn_levels, T, ops):
 
 
 def run_allocation(job):
-    """One allocation: train the digits MLP, or take the job's imported network; measure it."""
+    """One allocation: train the MLP on the job's data set, or take its imported network; measure it."""
     W, S, T = job["W"], job["S"], job["T"]
     if "network" in job:
         n = job["network"]
         net = Network([np.array(w, np.int64) for w in n["weights"]], n["thresholds"], W, n["bias_inputs"])
         counts, labels = np.array(job["counts"], np.int64), None if job["labels"] is None else np.array(job["labels"])
         extra = {"network": n["file"], "inputs": job["inputs"], "quantization": n["quantization"]}
-    else:
-        x_train, y_train, x_test, labels = load_digits_split(job["seed"])
-        net = train(x_train, y_train, W=W, L=T * (2 ** S - 1), hidden=job["hidden"], epochs=job["epochs"], seed=job["seed"])
-        counts, extra = encode_counts(x_test, T * (2 ** S - 1)), {}
+    else:       # the data set's fixed split and recipe, as `sim.network` trains it
+        net, counts, record = train_on(job["dataset"], W, S, T, job["seed"], **job["training"])
+        labels, extra = DATASETS[job["dataset"]].load(SPLIT_SEED)[3], {"dataset": record["dataset"]}
     return measure(net, S, T, counts, labels, job) | extra
 
 
@@ -139,14 +141,21 @@ def measure(net, S, T, counts, labels, job):
     for kind in ("snn", "qnn"):
         module = f"net_{kind}_w{W}s{S}t{T}"
         result[f"{kind}_rtl_images"] = len(images)
+        say(f"{W}/{S}/{T}: the {kind.upper()} chain's RTL on {len(images)} images")
         result[f"{kind}_cycles"], _ = run_chain(kind, net, S, T, images, None, job, module)
         n = len(counts[:job["energy_images"]])
+        say(f"{W}/{S}/{T}: the {kind.upper()} chain's gate-level netlist on {n} images")
         _, counts_gl = run_chain(kind, net, S, T, counts[:n], family, job, module)
         by_class, by_block = energy(counts_gl, coeffs)
         result[f"{kind}_pj"] = sum(by_class.values()) / n
         result[f"{kind}_pj_by_block"] = {k: v / n for k, v in by_block.items()}
     save_network(net, S, T, os.path.join(job["out"], f"w{W}s{S}t{T}"))
     return result
+
+
+def say(text):
+    """A stage of a long allocation (a 784-input chain's synthesis takes minutes), on stderr."""
+    print(f"  {text} ...", file=sys.stderr, flush=True)
 
 
 def save_network(net, S, T, stem):
@@ -210,19 +219,21 @@ def plot(results, files, title):
 
 def parse_args(argv):
     ap = UsageParser(prog="python -m reports.network", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--alloc", nargs="+", metavar="W/S/T", help="allocations (default: W=8 at S*T in {4,8}, "
-                    "and W in {1,2,4} at 1/4; with --network: the file's, or --W/--S/--T)")
+    ap.add_argument("--alloc", nargs="+", metavar="W/S/T", help="allocations (default: digits, W=8 at S*T in "
+                    "{4,8}, and W in {1,2,4} at 1/4; mnist, 8/1/4; with --network: the file's, or --W/--S/--T)")
     ap.add_argument("--network", metavar="FILE", help="measure this network (.json from reports.network, or .nir, "
                     "a float graph quantized to W bits) in place of training the digits MLP; on the "
                     "--calibration-data inputs, else on --images seeded random inputs (default 100)")
     for k in ("W", "S", "T"):
         ap.add_argument(f"--{k}", type=int, help=f"with --network: {k} where the file has none (one allocation)")
     add_network_options(ap)
-    ap.add_argument("--hidden", type=int, default=64, help="hidden neurons (default 64)")
-    ap.add_argument("--epochs", type=int, default=100, help="training epochs (default 100)")
+    ap.add_argument("--dataset", choices=sorted(DATASETS), default="digits", help="the image set to train the MLP "
+                    "on and measure it on, its 8x8 digits or `sim.datasets`' MNIST subset (default digits)")
+    ap.add_argument("--hidden", type=int, help="hidden neurons (default: the set's recipe, digits 64, mnist 128)")
+    ap.add_argument("--epochs", type=int, help="training epochs (default: the set's recipe, digits 100, mnist 30)")
     ap.add_argument("--images", type=int, default=0, help="test images through the RTL chains (default 0: all)")
     ap.add_argument("--energy-images", type=int, default=16, help="test images through the gate-level chains (default 16)")
-    ap.add_argument("--max-lanes", type=int, default=16, help="lanes per core at most (default 16)")
+    add_max_lanes_option(ap, "")
     ap.add_argument("--target", choices=sorted(TARGETS), default="ice40-up5k")
     ap.add_argument("--coefficients", metavar="FILE.json", help="energy coefficients (default: the family's file)")
     ap.add_argument("--calibration", metavar="FILE.json", help="per-op energies for the analytical model")
@@ -233,8 +244,8 @@ def parse_args(argv):
     bits = [option(k) for k in ("W", "S", "T") if k in args.given]
     alone = [option(k) for k in ("W", "S", "T", "calibration_data", "calibration_labels") if k in args.given]
     if args.network is None and alone:
-        ap.error(f"{'/'.join(alone)} only with --network (the digits MLP's allocations are --alloc)")
-    training = [option(k) for k in ("hidden", "epochs") if k in args.given]
+        ap.error(f"{'/'.join(alone)} only with --network (the trained MLP's allocations are --alloc)")
+    training = [option(k) for k in ("hidden", "epochs", "dataset") if k in args.given]
     if args.network is not None and training:
         ap.error(f"--network takes the network from the file: drop {'/'.join(training)}")
     if args.alloc and bits:
@@ -263,6 +274,7 @@ def network_jobs(args, base):
                 raise ParamError("alloc", "/".join(map(str, alloc)), text="{name} {value}: {why}", why=e) from None
             raise
         net.params(S, T)        # each layer a legal core
+        lane_caps(args.max_lanes, len(net.weights))
         L, n_in = T * (2 ** S - 1), net.weights[0].shape[1] - net.bias_inputs
         if args.calibration_data:
             x = load_float_array("calibration_data", args.calibration_data)
@@ -281,8 +293,8 @@ def network_jobs(args, base):
 @command("python -m reports.network", usage=(ValueError,))
 def main(argv=None):
     args = parse_args(argv)
-    for name in ("hidden", "epochs", "energy_images", "max_lanes"):
-        if getattr(args, name) < 1:
+    for name in ("hidden", "epochs", "energy_images"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise ParamError(name, getattr(args, name), ">= 1")
     if args.images < 0:
         raise ParamError("images", args.images, "0 (all) or more")
@@ -293,11 +305,16 @@ def main(argv=None):
     if args.network:
         jobs, title = network_jobs(args, base)
     else:
-        allocs = [parse_alloc(a) for a in args.alloc] if args.alloc else ALLOCATIONS
+        data = DATASETS[args.dataset]
+        training = {k: getattr(args, k) for k in ("hidden", "epochs") if k in args.given}
+        hidden = training.get("hidden", data.recipe["hidden"])
+        n_in = data.load(SPLIT_SEED)[0].shape[1]
+        allocs = [parse_alloc(a) for a in args.alloc] if args.alloc else ALLOCATIONS[data.name]
         for W, S, T in allocs:
-            CoreParams(W, S, T, 64, args.hidden)
-        jobs = [dict(base, W=W, S=S, T=T, hidden=args.hidden, epochs=args.epochs) for W, S, T in allocs]
-        title = f"Digits MLP (64-{args.hidden}-10)"
+            CoreParams(W, S, T, n_in, hidden)
+        lane_caps(args.max_lanes, 2)        # the MLP's hidden and output layers
+        jobs = [dict(base, W=W, S=S, T=T, dataset=data.name, training=training) for W, S, T in allocs]
+        title = f"{data.name.capitalize()} MLP ({n_in}-{hidden}-10)"
     with executor(args.dask, args.workers) as pool:
         print(f"{len(jobs)} allocations: {'import' if args.network else 'train'}, RTL chains, gate-level chains",
               file=sys.stderr, flush=True)

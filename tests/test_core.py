@@ -180,6 +180,13 @@ def test_network_file_emits_its_chains(tmp_path, capsys):
     assert f"--T 2 disagrees with {tmp_path / 'n.nir'}, which has T=3" in capsys.readouterr().err
     assert main(["--network", str(tmp_path / "n.nir"), "--T", "3", "--max-lanes", "2", "--out", str(tmp_path)]) == 0
     capsys.readouterr()
+    assert main(["--network", str(tmp_path / "n.nir"), "--max-lanes", "4", "1", "--out", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "net_w2s2t3.json").read_text())
+    assert [l["params"]["lanes"] for l in manifest["layers"]] == [4, 1]       # a cap per layer
+    assert main(["--network", str(tmp_path / "n.nir"), "--max-lanes", "4", "1", "2", "--out", str(tmp_path)]) == 2
+    assert "--max-lanes 4 1 2 is out of range: legal is one value >= 1, or one per layer (2)" in capsys.readouterr().err
+    assert main(["--network", str(tmp_path / "n.nir"), "--max-lanes", "0", "--out", str(tmp_path)]) == 2
+    assert "--max-lanes 0 is out of range" in capsys.readouterr().err
     assert main(["--network", str(tmp_path / "n.nir"), "--weight-memory", "spram", "--out", str(tmp_path)]) == 0
     manifest = json.loads((tmp_path / "net_w2s2t3.json").read_text())
     assert ["load" in l for l in manifest["layers"]] == [True, False]       # the largest layer's weights

