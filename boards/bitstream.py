@@ -86,13 +86,14 @@ def build(platform, board, core, ident, baud, build_dir):
     return next(p for p in products if os.path.exists(p)), report
 
 
-def network_core(network, max_lanes, weight_memory="bram"):
+def network_core(network, max_lanes, weight_memory="bram", **memory):
     """(Chain of SNN cores, its id, a folder name) for a network (Network, S, T) or a network
-    file; with `weight_memory` "spram" its largest layer keeps its weights in SPRAM."""
+    file; with `weight_memory` "spram" its largest layer keeps its weights in SPRAM (`memory`:
+    `spram=` its class, see Chain.for_network)."""
     from gen.chain import Chain
     from gen.nirgraph import load_network
     net, S, T = load_network(network) if isinstance(network, (str, os.PathLike)) else network
-    chain = Chain.for_network("snn", net, S, T, max_lanes, weight_memory)
+    chain = Chain.for_network("snn", net, S, T, max_lanes, weight_memory, **memory)
     sizes = "-".join(str(n) for n in [net.weights[0].shape[1]] + [w.shape[0] for w in net.weights])
     return chain, chain_id(chain), f"net_w{net.W}s{S}t{T}_{sizes}"
 

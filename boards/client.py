@@ -216,16 +216,46 @@ def run(link, params, weights, spikes, threshold, load=False):
     load_bytes, load_seconds = load_weights(link, params, weights) if load else (0, 0.0)
     link.request(P.CMD_THRESHOLD, P.to_bytes(threshold, params.theta_width))
     S, T = params.S, params.T
-    in_bits = SNN.in_bits(params.n_in, S, T)
-    cycles_before = int.from_bytes(link.request(P.CMD_CYCLES), "little")
-    start = time.perf_counter()
-    words = [int.from_bytes(link.request(P.CMD_BEAT, P.to_bytes(w, in_bits)), "little")
-             for w in SNN.encode(spikes, S, T)]
-    seconds = time.perf_counter() - start
-    core_cycles = int.from_bytes(link.request(P.CMD_CYCLES), "little") - cycles_before
+    words, report = stream(link, SNN.encode(spikes, S, T), SNN.in_bits(params.n_in, S, T))
     got, lasts = SNN.decode(words, params.n_out, S, T)
     want, want_last = SNN.decode(SNN.expected(weights, spikes, threshold, S, T), params.n_out, S, T)
     mismatches = int((got != want).any(axis=1).sum() + (lasts != want_last).sum())
-    return {"beats": len(words), "inferences": len(spikes), "mismatched_beats": mismatches,
-            "seconds": seconds, "beats_per_s": len(words) / seconds, "core_cycles": core_cycles,
-            "retries": link.resent, "load_bytes": load_bytes, "load_seconds": load_seconds}
+    return report | {"inferences": len(spikes), "mismatched_beats": mismatches,
+                     "load_bytes": load_bytes, "load_seconds": load_seconds}
+
+
+def stream(link, beats, in_bits):
+    """Each input beat as a BEAT request; returns (output beats, report: beats, seconds,
+    beats_per_s, the core's cycles from the board's CYCLES, retries)."""
+    cycles_before = int.from_bytes(link.request(P.CMD_CYCLES), "little")
+    start = time.perf_counter()
+    words = [int.from_bytes(link.request(P.CMD_BEAT, P.to_bytes(int(w), in_bits)), "little") for w in beats]
+    seconds = time.perf_counter() - start
+    core_cycles = int.from_bytes(link.request(P.CMD_CYCLES), "little") - cycles_before
+    return words, {"beats": len(words), "seconds": seconds, "beats_per_s": len(words) / seconds,
+                   "core_cycles": core_cycles, "retries": link.resent}
+
+
+def run_network(link, chain, net, S, T, spikes, labels=None):
+    """Check the board's id (the chain's), write the SPRAM layer's weights if the chain has
+    one (`Chain.loaded`), stream every image's beats; returns a report dict: mismatched beats
+    against the twin network, and the images the board and the twin classify right (`labels`,
+    or None) and alike (the class: the output with the most spikes, lowest index on a tie)."""
+    from gen.manifest import chain_id
+    from sim.network import predict
+    got_id, expected_id = int.from_bytes(link.request(P.CMD_ID), "little"), chain_id(chain)
+    if got_id != expected_id:
+        raise P.LinkError(f"the board runs core {got_id:016x}, not the network's {expected_id:016x}: "
+                          f"rebuild with boards.flash --network and the same --max-lanes")
+    loaded = chain.loaded
+    load_bytes, load_seconds = load_weights(link, loaded.params, loaded.weights) if loaded else (0, 0.0)
+    n_out = net.weights[-1].shape[0]
+    words, report = stream(link, SNN.encode(spikes, S, T), SNN.in_bits(net.weights[0].shape[1], S, T))
+    got, lasts = SNN.decode(words, n_out, S, T)
+    levels = net.snn(spikes, S)[0][-1]
+    want, want_last = SNN.decode(SNN.output_beats(levels, S, T), n_out, S, T)
+    board = predict(got.reshape(len(spikes), T, n_out).sum(axis=1))
+    return report | {"inferences": len(spikes), "mismatched_beats": int((got != want).any(axis=1).sum() + (lasts != want_last).sum()),
+                     "agree": int((board == predict(levels.sum(axis=-2))).sum()),
+                     "right": None if labels is None else int((board == labels).sum()),
+                     "load_bytes": load_bytes, "load_seconds": load_seconds}

@@ -67,21 +67,27 @@ class Chain(wiring.Component):
         self.stream_in, self.stream_out = getattr(self, cls.in_port), getattr(self, cls.out_port)
 
     @classmethod
-    def for_network(cls, kind, net, S, T, max_lanes=16, weight_memory="bram"):
-        """A chain for a `sim.network.Network` at (S, T), each core with the most lanes
-        that divide its neurons, at most `max_lanes` (one cap, or a list of one per layer).
-        With `weight_memory` "spram" the layer with the most weight bits keeps them in SPRAM,
-        its lanes also at most 64 // W (the four SPRAMs' word); the others stay in block RAM."""
+    def for_network(cls, kind, net, S, T, max_lanes=16, weight_memory="bram", spram=SpramWeightMemory):
+        """A chain for a `sim.network.Network` at (S, T), as `plan` lays it out."""
+        params, memories = cls.plan(net, S, T, max_lanes, weight_memory, spram)
+        return cls(kind, params, net.weights, net.thresholds, memories)
+
+    @staticmethod
+    def plan(net, S, T, max_lanes=16, weight_memory="bram", spram=SpramWeightMemory):
+        """(params, memories) of a network's chain: each core with the most lanes that divide
+        its neurons, at most `max_lanes` (one cap, or a list of one per layer). With
+        `weight_memory` "spram" the layer with the most weight bits keeps them in SPRAM
+        (`spram`, its class: boards.client's stand-in in simulation), its lanes also at most
+        64 // W (the four SPRAMs' word); the others stay in block RAM (memory None)."""
         layers = net.params(S, T)
         caps = lane_caps(max_lanes, len(layers))
         largest = max(range(len(layers)), key=lambda i: layers[i].n_in * layers[i].n_out)
-        memories = [SpramWeightMemory if weight_memory == "spram" and i == largest else None for i in range(len(layers))]
+        memories = [spram if weight_memory == "spram" and i == largest else None for i in range(len(layers))]
 
         def lanes(p, cap, memory):
             cap = min(p.n_out, cap, spram_lanes(p.W) if memory else p.n_out)
             return max(d for d in range(1, cap + 1) if p.n_out % d == 0)
-        params = [CoreParams(p.W, p.S, p.T, p.n_in, p.n_out, lanes(p, cap, mem)) for p, cap, mem in zip(layers, caps, memories)]
-        return cls(kind, params, net.weights, net.thresholds, memories)
+        return [CoreParams(p.W, p.S, p.T, p.n_in, p.n_out, lanes(p, cap, mem)) for p, cap, mem in zip(layers, caps, memories)], memories
 
     def elaborate(self, platform):
         m = Module()

@@ -31,6 +31,8 @@ from gen.weight_memory import WeightMemory
 from . import cell_models
 from .flow import CELL_CLASSES, FlowError, ToolMissing, run_tool
 
+MEMORY_CLASSES = ("bram", "spram")      # priced per enabled read cycle, not per output toggle
+
 BLOCKS = ("weight memory", "accumulate/MAC", "membrane/threshold", "FSM/control")
 # The engine's components and the block of the energy model each one is: E_w covers
 # block-RAM reads and the weight register, E_ACC/E_MAC the contributions and adders,
@@ -155,12 +157,16 @@ def cell_blocks(module):
 
 def read_enable_fraction(cell, activity):
     """Fraction of cycles a block RAM's read ports are enabled (constant enables count as 1):
-    an SB_RAM40_4K reads when RE and RCLKE are high, a DP16KD on each clocked port whose CE is."""
+    an SB_RAM40_4K reads when RE and RCLKE are high, a DP16KD on each clocked port whose CE
+    is, an SB_SPRAM256KA when CHIPSELECT is and WREN is not (taken as CHIPSELECT's time less
+    WREN's: the core writes only while loading, when it selects)."""
     def high(port):
         bit = cell["connections"].get(port, ["1"])[0]
         return activity.get(bit, (0, 1.0 if bit == "1" else 0.0))[1]
     if cell["type"] == "SB_RAM40_4K":
         return min(high("RE"), high("RCLKE"))
+    if cell["type"] == "SB_SPRAM256KA":     # selected and not written: a read
+        return max(0.0, high("CHIPSELECT") - high("WREN"))
     return sum(high(f"CE{side}") for side in "AB" if cell_models.connected(cell, f"CLK{side}"))
 
 
@@ -169,6 +175,16 @@ def read_bits(module):
     bits = {b for c in module["cells"].values() for port, conn in c["connections"].items()
             if c["port_directions"].get(port) == "input" for b in conn}
     return bits | {b for port in module["ports"].values() if port["direction"] == "output" for b in port["bits"]}
+
+
+def minus(counts, before):
+    """`toggle_counts` of a run less those of its first part (`before`, e.g. a weight load):
+    toggles, clock cycles and memory read cycles add up over time."""
+    cycles = counts["clock_cycles"] - before["clock_cycles"]
+    reads = counts["bram_read_fraction"] * counts["clock_cycles"] - before["bram_read_fraction"] * before["clock_cycles"]
+    sub = lambda a, b: {k: v - b.get(k, 0) for k, v in a.items()}
+    return dict(counts, toggles=sub(counts["toggles"], before["toggles"]), clock_cycles=cycles,
+                bram_read_fraction=reads / cycles, by_block=sub(counts["by_block"], before["by_block"]))
 
 
 def toggle_counts(netlist, top, saif):
@@ -193,7 +209,7 @@ def toggle_counts(netlist, top, saif):
                       if cell["port_directions"].get(port) == "output" for b in bits if b in read)
         by_class[cls] += toggles
         by_block[(blocks[name], cls)] += toggles
-        if cls == "bram":
+        if cls in MEMORY_CLASSES:
             bram_read_fraction += read_enable_fraction(cell, activity)
     clk = next((activity[b][0] for n, net in module["netnames"].items() if n.lstrip("\\") == "clk"
                 for b in net["bits"] if b in activity), 0)

@@ -40,12 +40,13 @@ def gate_netlist(design, module, target, cache=CACHE):
     return data, gl
 
 
-def run_checked(path, module, family, beats, expected, ports, threshold, timeout_cycles, cache=CACHE):
+def run_checked(path, module, family, beats, expected, ports, threshold, timeout_cycles, cache=CACHE, load=None):
     """Simulate Verilog (`family` None: RTL; else a gate-level netlist of that family) on
-    `beats` through ports (in, out), and compare every output beat with `expected`.
-    Returns (testbench report, SAIF path); raises TwinMismatch on any difference."""
+    `beats` through ports (in, out), and compare every output beat with `expected`; `load`:
+    the words a design with a `load` port (SPRAM) is written first. Returns (testbench
+    report, SAIF path); raises TwinMismatch on any difference."""
     case = {"beats": [format(int(b), "x") for b in beats], "threshold": None if threshold is None else int(threshold),
-            "in": ports[0], "out": ports[1], "timeout_cycles": timeout_cycles}
+            "in": ports[0], "out": ports[1], "timeout_cycles": timeout_cycles, **load_case(load)}
     report, saif = simulate(path, module, family, case, os.path.join(cache, "gatesim"))
     got = [int(b, 16) for b in report["beats"]]
     where = f"{'gate-level' if family else 'RTL'} {module}{' (' + family + ')' if family else ''}"
@@ -55,3 +56,13 @@ def run_checked(path, module, family, beats, expected, ports, threshold, timeout
         if g != int(e):
             raise TwinMismatch(f"{where} differs from the twin at output beat {i}: got {g:#x}, twin {int(e):#x}")
     return report, saif
+
+
+def load_case(load):
+    return {} if load is None else {"load": [format(int(w), "x") for w in load]}
+
+
+def run_load(path, module, family, load, cache=CACHE):
+    """The SAIF path of a run that only resets and writes `load` (as `run_checked` does
+    first): its toggles are the load's, to subtract (`reports.activity.minus`)."""
+    return simulate(path, module, family, {"cycles": 0, **load_case(load)}, os.path.join(cache, "gatesim"))[1]

@@ -32,8 +32,9 @@ import sys
 
 import numpy as np
 
-from gen.build import add_max_lanes_option
+from gen.build import add_max_lanes_option, add_weight_memory_option
 from gen.chain import Chain, lane_caps
+from gen.weights import weight_words
 from sim.cli import UsageParser, add_network_options, command, network_bits, option
 from sim.energy import HARDWARE, OpEnergy, Scenario, evaluate, load_calibration, s_ace
 from sim.datasets import DATASETS, SPLIT_SEED
@@ -44,11 +45,11 @@ from sim.params import CoreParams, ParamError
 from sim.quantize import describe, input_counts
 from sim.validate import load_float_array, load_int_array
 
-from .activity import parse_saif, toggle_counts
+from .activity import minus, parse_saif, toggle_counts
 from .cli import add_executor_options
 from .figure import figure
 from .flow import TARGETS
-from .gatelevel import gate_netlist, run_checked
+from .gatelevel import gate_netlist, run_checked, run_load
 from .jobs import executor, run_jobs
 from .measurement import MEASURE_SOURCES
 from .pricing import energy, load_coefficients
@@ -74,9 +75,13 @@ def chain_io(kind, net, S, T, counts):
 
 def run_chain(kind, net, S, T, counts, family, args, module):
     """Run a chain (RTL if family is None, else its gate-level netlist); returns
-    (cycles per inference, toggle counts or None)."""
-    chain = Chain.for_network(kind, net, S, T, args["max_lanes"])
-    params = [c.params for c in chain.cores]
+    (cycles per inference, toggle counts or None). With `weight_memory` "spram" the
+    gate-level chain keeps its largest layer's weights in SPRAM, as the board does: the
+    run writes them first, and the toggles of a run that only writes them are subtracted.
+    The RTL chain keeps them in block RAM (the same cycles; RTL has no cell models)."""
+    params, memories = Chain.plan(net, S, T, args["max_lanes"], args["weight_memory"])
+    chain = Chain(kind, params, net.weights, net.thresholds, memories if family else None)
+    load = weight_words(chain.loaded.params, chain.loaded.weights) if chain.loaded else None
     beats, expected, ports = chain_io(kind, net, S, T, counts)
     cache = args["cache"]
     if family is None:
@@ -89,9 +94,14 @@ def run_chain(kind, net, S, T, counts, family, args, module):
         netlist, path = gate_netlist(chain, module, TARGETS[args["target"]], cache)
     per_beat = sum(KINDS[kind].beat_cycles(p) for p in params)     # the layers in series
     report, saif = run_checked(path, module, family, beats, expected, ports, None,
-                               timeout_cycles(len(beats), per_beat), cache)
+                               timeout_cycles(len(beats), per_beat), cache, load)
     cycles = report["cycles"] / len(counts)
-    return cycles, (toggle_counts(netlist, module, parse_saif(saif)) if family else None)
+    if family is None:
+        return cycles, None
+    toggles = toggle_counts(netlist, module, parse_saif(saif))
+    if load is not None:
+        toggles = minus(toggles, toggle_counts(netlist, module, parse_saif(run_load(path, module, family, load, cache))))
+    return cycles, toggles
 
 
 def model_energy(net, qnn_acts, snn_levels, T, ops):
@@ -235,6 +245,9 @@ def parse_args(argv):
     ap.add_argument("--energy-images", type=int, default=16, help="test images through the gate-level chains (default 16)")
     add_max_lanes_option(ap, "")
     ap.add_argument("--target", choices=sorted(TARGETS), default="ice40-up5k")
+    add_weight_memory_option(ap, "spram (ice40-up5k): the gate-level chains keep their largest layer's weights in "
+                             "SPRAM, as the board does, loaded before the images (the load's toggles subtracted); "
+                             "default bram")
     ap.add_argument("--coefficients", metavar="FILE.json", help="energy coefficients (default: the family's file)")
     ap.add_argument("--calibration", metavar="FILE.json", help="per-op energies for the analytical model")
     ap.add_argument("--seed", type=int, default=0)
@@ -299,8 +312,11 @@ def main(argv=None):
     if args.images < 0:
         raise ParamError("images", args.images, "0 (all) or more")
     load_coefficients(TARGETS[args.target].family, args.coefficients)
+    if args.weight_memory == "spram" and args.target != "ice40-up5k":
+        raise ParamError("weight_memory", "spram", text="{name} {value} needs --target ice40-up5k")
     cache = os.path.join(args.out, "cache")
     base = dict(images=args.images, energy_images=args.energy_images, max_lanes=args.max_lanes, target=args.target,
+                weight_memory=args.weight_memory,
                 coefficients=args.coefficients, calibration=args.calibration, seed=args.seed, cache=cache, out=args.out)
     if args.network:
         jobs, title = network_jobs(args, base)

@@ -6,7 +6,7 @@ import os
 from sim.params import ParamError
 from sim.validate import load_json, number
 
-from .activity import BLOCKS
+from .activity import BLOCKS, MEMORY_CLASSES
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,13 +41,13 @@ def energy(counts, coeffs):
     """pJ by resource class (plus clock and BRAM reads) and by block, for one run."""
     cycles = counts["clock_cycles"]
     per_toggle = lambda cls: coeffs["per_toggle"].get(cls, coeffs["per_toggle"].get("other", 0.0))
-    by_class = {cls: t * per_toggle(cls) for cls, t in counts["toggles"].items() if cls != "bram"}
+    by_class = {cls: t * per_toggle(cls) for cls, t in counts["toggles"].items() if cls not in MEMORY_CLASSES}
     by_class["bram reads"] = counts["bram_read_fraction"] * cycles * coeffs["bram"]
     by_class["clock"] = cycles * coeffs["clock"]
     by_block = {b: 0.0 for b in BLOCKS}
     for key, t in counts["by_block"].items():
         block, cls = key.split("|")
-        if cls != "bram":
+        if cls not in MEMORY_CLASSES:
             by_block[block] += t * per_toggle(cls)
     by_block["weight memory"] += by_class["bram reads"]
     by_block["clock"] = by_class["clock"]

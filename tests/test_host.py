@@ -61,3 +61,58 @@ def test_a_frame_lost_on_the_wire_is_sent_again(monkeypatch, capsys):
     assert host.main(["--sim", "--n-in", "6", "--n-out", "2", "--count", "1"]) == 0
     out = capsys.readouterr().out
     assert " 0 mismatched beats vs the twin" in out and "; 1 retries" in out
+
+
+@pytest.fixture(scope="module")
+def digits_network(tmp_path_factory):
+    """A small digits network (64-16-10, 8/1/2, 20 epochs) with its network file, as
+    `sim.network` writes it (the data set recorded)."""
+    from sim.netfile import save_json
+    from sim.network import train_on
+    net, counts, record = train_on("digits", 8, 1, 2, hidden=16, epochs=20)
+    path = tmp_path_factory.mktemp("net") / "digits.json"
+    save_json(net, 1, 2, str(path), record)
+    return net, counts, path
+
+
+@pytest.mark.parametrize("memory", ["bram", "spram"])
+def test_a_network_classifies_its_held_out_images_on_the_simulated_board(digits_network, memory, capsys):
+    """`--network`: the chain's board (with `--weight-memory spram` its first layer's weights
+    loaded over the link first) on the first held-out images, every output beat checked
+    against the twin network; the output neurons fire at mid-range levels (the guard), and
+    the classes printed are counted here from the twin and the labels."""
+    from sim.datasets import DATASETS, SPLIT_SEED
+    from sim.evidence import require_evidence
+    from sim.network import encode_spikes, predict
+    net, counts, path = digits_network
+    levels = net.snn(encode_spikes(counts[:6], 2), 1)[0][-1]
+    require_evidence(levels, 1, "digits network outputs")
+    right = int((predict(levels.sum(axis=-2)) == DATASETS["digits"].load(SPLIT_SEED)[3][:6]).sum())
+    assert host.main(["--sim", "--network", str(path), "--count", "6", "--max-lanes", "4", "2",
+                      "--weight-memory", memory]) == 0
+    out = capsys.readouterr().out
+    assert f"12 beats (6 images) through simulated board: 0 mismatched beats vs the twin network; {right}/6 " \
+           "classified right, 6/6 as the twin" in out
+    assert ("weights loaded and verified" in out) == (memory == "spram")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--n-in", "10"], "sets the layers, weights and thresholds: drop --n-in"),
+    (["--sim-bitstream"], "cannot run with --sim-bitstream"),
+    (["--max-lanes", "4", "2", "1"], "--max-lanes 4 2 1 is out of range"),
+    (["--count", "0"], "--count 0"),
+])
+def test_network_usage_errors_exit_2(digits_network, argv, words, capsys):
+    argv = argv if "--sim-bitstream" in argv else ["--sim"] + argv
+    assert host.main(argv + ["--network", str(digits_network[2])]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_a_network_file_without_its_data_set_needs_inputs(tmp_path, capsys):
+    (tmp_path / "n.json").write_text('{"W": 4, "S": 1, "T": 2, "layers": [{"weights": [[1, -2, 3]], "threshold": 2}]}')
+    assert host.main(["--sim", "--network", str(tmp_path / "n.json")]) == 2
+    assert "records no data set it was trained on (sim.network writes one): give --inputs" in capsys.readouterr().err
+    np.save(tmp_path / "x.npy", np.array([[[1, 0, 1], [1, 1, 1]], [[0, 0, 0], [1, 1, 1]]]))
+    assert host.main(["--sim", "--network", str(tmp_path / "n.json"), "--inputs", str(tmp_path / "x.npy")]) == 0
+    assert "4 beats (2 images) through simulated board: 0 mismatched beats vs the twin network; 2/2 as the twin" \
+        in capsys.readouterr().out

@@ -23,7 +23,7 @@ S, T = 1, 4
 def trained(tmp_path_factory):
     x_train, y_train, x_test, _ = load_digits_split(0)
     net = train(x_train, y_train, W=8, L=T, epochs=20)
-    args = {"max_lanes": 16, "cache": str(tmp_path_factory.mktemp("net")), "target": "ice40-up5k"}
+    args = {"max_lanes": 16, "cache": str(tmp_path_factory.mktemp("net")), "target": "ice40-up5k", "weight_memory": "bram"}
     return net, encode_counts(x_test, T)[:300], args
 
 
@@ -40,6 +40,27 @@ def test_chain_rtl_is_bit_exact_on_300_test_images(trained, kind):
     net, counts, args = trained
     cycles, _ = network.run_chain(kind, net, S, T, counts, None, args, f"net_{kind}")
     assert cycles > T
+
+
+def test_gate_level_chain_with_its_largest_layer_in_spram(trained):
+    """`--weight-memory spram`: the gate-level SNN chain as the board has it, its first layer
+    in SPRAM, written through the load port, then checked beat by beat on 6 images (a
+    mismatch raises). The load's toggles are subtracted: what remains has the images' cycles,
+    and the memory reads are exactly one per event and neuron group in each cell, the events
+    counted here from the spikes into each layer; none is left of the load's writes."""
+    net, counts, args = trained
+    args = dict(args, weight_memory="spram", max_lanes=[4, 10])
+    (p0, p1), memories = network.Chain.plan(net, S, T, args["max_lanes"], "spram")
+    assert memories[0] is not None and memories[1] is None and (p0.groups, p1.groups) == (16, 1)
+    cycles, toggles = network.run_chain("snn", net, S, T, counts[:6], "ice40", args, "net_snn_spram")
+    events = [int(np.bitwise_count(lv).sum()) for lv in net.snn(encode_spikes(counts[:6], T), S)[0][:2]]
+    assert min(events) > 6 * 10
+    # layer 0's 32-bit words in 2 SPRAMs; layer 1's 80-bit words in 5 block RAMs of 16 bits
+    assert (toggles["cells"]["spram"], toggles["cells"]["bram"]) == (2, 5)
+    reads = toggles["bram_read_fraction"] * toggles["clock_cycles"]
+    want = 2 * p0.groups * events[0] + 5 * p1.groups * events[1]
+    assert abs(reads - want) < 1e-4 * want, (reads, want)     # the SAIF's duration ends half a cycle early
+    assert abs(toggles["clock_cycles"] - 6 * cycles) <= 8 and toggles["toggles"]["ff"] > 0
 
 
 def test_a_wrong_twin_beat_is_caught(trained, monkeypatch):

@@ -149,18 +149,22 @@ async def vectors(dut):
 
 @cocotb.test()
 async def activity(dut):
+    """A run for toggle counts: reset, the `load` words if any (a core with its weights in
+    SPRAM), then `cycles` idle cycles, or the beats (the cycles counted from the first)."""
     case = load_case()
+    tb = TB(dut) if "beats" not in case else TB(dut, case["in"], case["out"])
+    if case.get("threshold") is not None:       # a chain has its thresholds built in
+        dut.threshold.value = case["threshold"]
+    if "load" in case:
+        dut.load__we.value = 0
+    await tb.reset()
+    if "load" in case:
+        await load_weights(dut, case["load"])
     if "beats" not in case:
-        tb = TB(dut)
-        await tb.reset()
         for _ in range(case["cycles"]):
             await FallingEdge(dut.clk)
         write_report(case, {"beats": [], "cycles": case["cycles"]})
         return
-    tb = TB(dut, case["in"], case["out"])
-    if case.get("threshold") is not None:       # a chain has its thresholds built in
-        dut.threshold.value = case["threshold"]
-    await tb.reset()
     start = get_sim_time("ns")
     beats = [int(b, 16) for b in case["beats"]]
     cocotb.start_soon(tb.source.send(beats))    # its first beat at this falling edge
