@@ -29,7 +29,7 @@ def parse_args(argv):
     add_max_lanes_option(ap)
     add_weight_memory_option(ap, "spram (iCE40 UP5K): the weights in SPRAM, written by boards.host "
                              "--weight-memory spram at run time (default bram); with --network, the largest "
-                             "layer's, which boards.host cannot load yet (boards.client.load_weights can)")
+                             "layer's, which boards.host --network loads")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--build-only", action="store_true", help="stop after the bitstream")
     ap.add_argument("--programmer", choices=PROGRAMMERS, default=None, help="default: the board's usual one")

@@ -58,6 +58,7 @@ ALLOCATIONS = {     # per data set, the default allocations
     "digits": [(8, 1, 4), (8, 2, 2), (8, 4, 1), (8, 1, 8), (8, 2, 4), (8, 4, 2), (8, 8, 1), (1, 1, 4), (2, 1, 4), (4, 1, 4)],
     "mnist": [(8, 1, 4)],       # the board's network (issue 18): 1,000 images through 784-128-10 chains
 }
+TITLES = {"digits": "Digits", "mnist": "MNIST"}
 SOURCES = ["sim/network.py", "sim/datasets.py", "reports/network.py"]      # besides the measurement's own
 RANDOM_INPUTS = 100     # --network without --calibration-data: this many random inputs by default
 
@@ -330,7 +331,7 @@ def main(argv=None):
             CoreParams(W, S, T, n_in, hidden)
         lane_caps(args.max_lanes, 2)        # the MLP's hidden and output layers
         jobs = [dict(base, W=W, S=S, T=T, dataset=data.name, training=training) for W, S, T in allocs]
-        title = f"{data.name.capitalize()} MLP ({n_in}-{hidden}-10)"
+        title = f"{TITLES[data.name]} MLP ({n_in}-{hidden}-10)"
     with executor(args.dask, args.workers) as pool:
         print(f"{len(jobs)} allocations: {'import' if args.network else 'train'}, RTL chains, gate-level chains",
               file=sys.stderr, flush=True)
