@@ -217,11 +217,16 @@ def run(link, params, weights, spikes, threshold, load=False):
     link.request(P.CMD_THRESHOLD, P.to_bytes(threshold, params.theta_width))
     S, T = params.S, params.T
     words, report = stream(link, SNN.encode(spikes, S, T), SNN.in_bits(params.n_in, S, T))
-    got, lasts = SNN.decode(words, params.n_out, S, T)
-    want, want_last = SNN.decode(SNN.expected(weights, spikes, threshold, S, T), params.n_out, S, T)
-    mismatches = int((got != want).any(axis=1).sum() + (lasts != want_last).sum())
+    mismatches, _ = compare(words, SNN.expected(weights, spikes, threshold, S, T), params.n_out, S, T)
     return report | {"inferences": len(spikes), "mismatched_beats": mismatches,
                      "load_bytes": load_bytes, "load_seconds": load_seconds}
+
+
+def compare(words, expected, n_out, S, T):
+    """(output beats that differ from the expected ones, levels (beats, n_out) the board sent)."""
+    got, lasts = SNN.decode(words, n_out, S, T)
+    want, want_last = SNN.decode(expected, n_out, S, T)
+    return int((got != want).any(axis=1).sum() + (lasts != want_last).sum()), got
 
 
 def stream(link, beats, in_bits):
@@ -246,16 +251,15 @@ def run_network(link, chain, net, S, T, spikes, labels=None):
     got_id, expected_id = int.from_bytes(link.request(P.CMD_ID), "little"), chain_id(chain)
     if got_id != expected_id:
         raise P.LinkError(f"the board runs core {got_id:016x}, not the network's {expected_id:016x}: "
-                          f"rebuild with boards.flash --network and the same --max-lanes")
+                          f"rebuild with boards.flash --network and the same --max-lanes and --weight-memory")
     loaded = chain.loaded
     load_bytes, load_seconds = load_weights(link, loaded.params, loaded.weights) if loaded else (0, 0.0)
     n_out = net.weights[-1].shape[0]
     words, report = stream(link, SNN.encode(spikes, S, T), SNN.in_bits(net.weights[0].shape[1], S, T))
-    got, lasts = SNN.decode(words, n_out, S, T)
     levels = net.snn(spikes, S)[0][-1]
-    want, want_last = SNN.decode(SNN.output_beats(levels, S, T), n_out, S, T)
+    mismatches, got = compare(words, SNN.output_beats(levels, S, T), n_out, S, T)
     board = predict(got.reshape(len(spikes), T, n_out).sum(axis=1))
-    return report | {"inferences": len(spikes), "mismatched_beats": int((got != want).any(axis=1).sum() + (lasts != want_last).sum()),
+    return report | {"inferences": len(spikes), "mismatched_beats": mismatches,
                      "agree": int((board == predict(levels.sum(axis=-2))).sum()),
                      "right": None if labels is None else int((board == labels).sum()),
                      "load_bytes": load_bytes, "load_seconds": load_seconds}

@@ -92,16 +92,22 @@ def network_images(args, net, S, T):
     from sim.validate import load_json
     n_in = net.weights[0].shape[1]
     if args.inputs:
+        if "count" in args.given:
+            raise ParamError("count", args.count, text="{name} takes the first held-out images: with --inputs, drop it")
         return load_inputs(args.inputs, T, n_in, 2 ** S - 1), None
     record = {} if str(args.network).endswith(".nir") else load_json("network", args.network)
-    name = (record.get("dataset") or {}).get("name")
-    if name not in DATASETS or net.bias_inputs:
+    dataset = record.get("dataset")
+    name = dataset.get("name") if isinstance(dataset, dict) else None
+    if name not in DATASETS:
         raise ParamError("network", args.network, text="{name} {value} records no data set it was trained on "
                          "(sim.network writes one): give --inputs")
-    if args.count < 1:
-        raise ParamError("count", args.count, ">= 1")
     data = DATASETS[name]
     _, _, x, y = data.load(SPLIT_SEED)
+    if x.shape[1] != n_in:      # a network with always-on (bias) inputs, or another set's
+        raise ParamError("network", args.network, text="{name} {value} takes {n} inputs, and its data set {set} "
+                         "has {pixels} pixels: give --inputs", n=n_in, set=name, pixels=x.shape[1])
+    if not 1 <= args.count <= len(y):
+        raise ParamError("count", args.count, f"1..{len(y)} (the held-out images)")
     counts = encode_counts(x[:args.count], T * (2 ** S - 1), data.pixel_max)
     return encode_spikes(counts, T), y[:args.count]
 
@@ -114,11 +120,12 @@ def main_network(args):
         raise ParamError("network", args.network, text="{name} {value} sets the layers, weights and thresholds: "
                          "drop {given}", given="/".join(given))
     if args.sim_bitstream:
-        raise ParamError("network", args.network, text="{name} cannot run with --sim-bitstream: a network's "
-                         "board keeps its largest layer in SPRAM, which icebox_vlog does not decode; use --sim")
+        raise ParamError("network", args.network, text="{name} cannot run with --sim-bitstream, which decodes "
+                         "single cores' bitstreams only (and a network's board keeps its largest layer in SPRAM, "
+                         "which icebox_vlog does not decode); use --sim")
     net, S, T = load_network(args.network, **network_bits(args))
     spikes, labels = network_images(args, net, S, T)
-    chain, ident, _ = network_core((net, S, T), args.max_lanes, args.weight_memory,
+    chain, _, _ = network_core((net, S, T), args.max_lanes, args.weight_memory,
                                    spram=SpramStandIn if args.sim else SpramWeightMemory)
     if not args.sim:        # the chain gives the id, the twin and the weights to load; it is not built
         for unused in [chain] + chain.cores:
@@ -137,13 +144,18 @@ def main_network(args):
 @command("python -m boards.host")
 def main(argv=None):
     args = parse_args(argv)
-    if args.network:
-        return main_network(args)
-    params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
     if args.sim and args.sim_divisor < 4:
         raise ParamError("sim_divisor", args.sim_divisor, "an integer >= 4 (clock cycles per UART bit)")
     if args.baud < 1:
         raise ParamError("baud", args.baud, "an integer >= 1")
+    if args.retries < 0:
+        raise ParamError("retries", args.retries, ">= 0")
+    if args.network:
+        return main_network(args)
+    network_only = [option(k) for k in ("max_lanes", "calibration_data", "calibration_labels") if k in args.given]
+    if network_only:
+        raise ParamError("network", None, text="{given} only with --network", given="/".join(network_only))
+    params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
     if args.weight_memory == "spram":
         SpramWeightMemory.check(params)
         if args.sim_bitstream:
@@ -161,8 +173,6 @@ def main(argv=None):
     threshold = args.threshold if args.threshold is not None else spread_threshold(weights, spikes, params.K)
     if not 1 <= threshold < 2 ** params.theta_width:
         raise ParamError("threshold", threshold, f"1..{2 ** params.theta_width - 1}")
-    if args.retries < 0:
-        raise ParamError("retries", args.retries, ">= 0")
     if args.sim_bitstream:
         from .decode import run_board
         report, bitstream = run_board(args.board, params, args.seed, spikes, threshold, args.sim_divisor, args.out,

@@ -33,15 +33,15 @@ import sys
 import numpy as np
 
 from gen.build import add_max_lanes_option, add_weight_memory_option
-from gen.chain import Chain, lane_caps
+from gen.chain import Chain
 from gen.weights import weight_words
-from sim.cli import UsageParser, add_network_options, command, network_bits, option
+from sim.cli import UsageParser, add_network_options, command, message, network_bits, option
 from sim.energy import HARDWARE, OpEnergy, Scenario, evaluate, load_calibration, s_ace
 from sim.datasets import DATASETS, SPLIT_SEED
 from sim.network import Network, encode_spikes, evaluate_counts, train_on
 from sim.beats import KINDS, timeout_cycles
 from sim.files import write_files
-from sim.params import CoreParams, ParamError
+from sim.params import ParamError
 from sim.quantize import describe, input_counts
 from sim.validate import load_float_array, load_int_array
 
@@ -56,7 +56,7 @@ from .pricing import energy, load_coefficients
 
 ALLOCATIONS = {     # per data set, the default allocations
     "digits": [(8, 1, 4), (8, 2, 2), (8, 4, 1), (8, 1, 8), (8, 2, 4), (8, 4, 2), (8, 8, 1), (1, 1, 4), (2, 1, 4), (4, 1, 4)],
-    "mnist": [(8, 1, 4)],       # the board's network (issue 18): 1,000 images through 784-128-10 chains
+    "mnist": [(8, 1, 4)],       # the allocation of the MNIST board (issue 18): 1,000 images through 784-128-10 chains
 }
 TITLES = {"digits": "Digits", "mnist": "MNIST"}
 SOURCES = ["sim/network.py", "sim/datasets.py", "reports/network.py"]      # besides the measurement's own
@@ -125,17 +125,19 @@ def run_allocation(job):
         n = job["network"]
         net = Network([np.array(w, np.int64) for w in n["weights"]], n["thresholds"], W, n["bias_inputs"])
         counts, labels = np.array(job["counts"], np.int64), None if job["labels"] is None else np.array(job["labels"])
-        extra = {"network": n["file"], "inputs": job["inputs"], "quantization": n["quantization"]}
-    else:       # the data set's fixed split and recipe, as `sim.network` trains it
+        extra, record = {"network": n["file"], "inputs": job["inputs"], "quantization": n["quantization"]}, None
+    else:       # the data set's fixed split and recipe, as `sim.network` trains it (its file records them)
         net, counts, record = train_on(job["dataset"], W, S, T, job["seed"], **job["training"])
         labels, extra = DATASETS[job["dataset"]].load(SPLIT_SEED)[3], {"dataset": record["dataset"]}
-    return measure(net, S, T, counts, labels, job) | extra
+    result = measure(net, S, T, counts, labels, job) | extra
+    save_network(net, S, T, os.path.join(job["out"], f"w{W}s{S}t{T}"), record)
+    return result
 
 
 def measure(net, S, T, counts, labels, job):
     """An integer network at (S, T) on input counts (labels or None): the twins' accuracy and
     activity, S-ACE, the analytical model, the RTL chains (checked against the twin; cycles)
-    and the gate-level chains (measured energy); saves the network next to the report."""
+    and the gate-level chains (measured energy)."""
     W, L = net.W, T * (2 ** S - 1)
     result = {"W": W, "S": S, "T": T, "BB": W * S * T, "L": L, "thresholds": net.thresholds,
               **evaluate_counts(net, counts, labels, S, T)}
@@ -160,7 +162,6 @@ def measure(net, S, T, counts, labels, job):
         by_class, by_block = energy(counts_gl, coeffs)
         result[f"{kind}_pj"] = sum(by_class.values()) / n
         result[f"{kind}_pj_by_block"] = {k: v / n for k, v in by_block.items()}
-    save_network(net, S, T, os.path.join(job["out"], f"w{W}s{S}t{T}"))
     return result
 
 
@@ -169,10 +170,12 @@ def say(text):
     print(f"  {text} ...", file=sys.stderr, flush=True)
 
 
-def save_network(net, S, T, stem):
+def save_network(net, S, T, stem, record=None):
+    """The network as JSON (with `sim.network`'s record of a trained one: accuracy, data set,
+    training; `boards.host --network` finds the held-out images by it) and as NIR."""
     from gen.nirgraph import export_nir, save_json
     os.makedirs(os.path.dirname(stem), exist_ok=True)
-    save_json(net, S, T, stem + ".json")
+    save_json(net, S, T, stem + ".json", record)
     try:
         export_nir(net, stem + ".nir")
     except ImportError:
@@ -267,6 +270,20 @@ def parse_args(argv):
     return args
 
 
+def check_chains(net, S, T, args):
+    """Before any job: each layer of `net` a legal core at (S, T), with lanes and memories as
+    the chains will have them (`Chain.plan`); with --weight-memory spram the largest layer's
+    weights must fit the SPRAM."""
+    params, memories = Chain.plan(net, S, T, args.max_lanes, args.weight_memory)
+    for p, memory in zip(params, memories):
+        try:
+            if memory is not None:
+                memory.check(p)
+        except ParamError as e:
+            raise ParamError("max_lanes", " ".join(map(str, args.max_lanes)), text="{name} {value} with "
+                             "--weight-memory spram: the largest layer, in SPRAM, {why}", why=message(e)) from None
+
+
 def parse_alloc(text):
     try:
         W, S, T = (int(v) for v in text.split("/"))
@@ -287,8 +304,7 @@ def network_jobs(args, base):
             if args.alloc and e.name in ("W", "S", "T"):
                 raise ParamError("alloc", "/".join(map(str, alloc)), text="{name} {value}: {why}", why=e) from None
             raise
-        net.params(S, T)        # each layer a legal core
-        lane_caps(args.max_lanes, len(net.weights))
+        check_chains(net, S, T, args)
         L, n_in = T * (2 ** S - 1), net.weights[0].shape[1] - net.bias_inputs
         if args.calibration_data:
             x = load_float_array("calibration_data", args.calibration_data)
@@ -327,9 +343,9 @@ def main(argv=None):
         hidden = training.get("hidden", data.recipe["hidden"])
         n_in = data.load(SPLIT_SEED)[0].shape[1]
         allocs = [parse_alloc(a) for a in args.alloc] if args.alloc else ALLOCATIONS[data.name]
-        for W, S, T in allocs:
-            CoreParams(W, S, T, n_in, hidden)
-        lane_caps(args.max_lanes, 2)        # the MLP's hidden and output layers
+        for W, S, T in allocs:       # the MLP's layers, before it is trained
+            check_chains(Network([np.zeros((hidden, n_in), np.int64), np.zeros((10, hidden), np.int64)], [1, 1], W),
+                         S, T, args)
         jobs = [dict(base, W=W, S=S, T=T, dataset=data.name, training=training) for W, S, T in allocs]
         title = f"{TITLES[data.name]} MLP ({n_in}-{hidden}-10)"
     with executor(args.dask, args.workers) as pool:

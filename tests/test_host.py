@@ -101,6 +101,10 @@ def test_a_network_classifies_its_held_out_images_on_the_simulated_board(digits_
     (["--sim-bitstream"], "cannot run with --sim-bitstream"),
     (["--max-lanes", "4", "2", "1"], "--max-lanes 4 2 1 is out of range"),
     (["--count", "0"], "--count 0"),
+    (["--count", "450"], "--count 450 is out of range: legal is 1..449 (the held-out images)"),
+    (["--retries", "-1"], "--retries -1"),
+    (["--sim-divisor", "1"], "--sim-divisor 1"),
+    (["--inputs", "x.npy", "--count", "3"], "--count takes the first held-out images: with --inputs, drop it"),
 ])
 def test_network_usage_errors_exit_2(digits_network, argv, words, capsys):
     argv = argv if "--sim-bitstream" in argv else ["--sim"] + argv
@@ -109,9 +113,16 @@ def test_network_usage_errors_exit_2(digits_network, argv, words, capsys):
 
 
 def test_a_network_file_without_its_data_set_needs_inputs(tmp_path, capsys):
-    (tmp_path / "n.json").write_text('{"W": 4, "S": 1, "T": 2, "layers": [{"weights": [[1, -2, 3]], "threshold": 2}]}')
+    layers = '"layers": [{"weights": [[1, -2, 3]], "threshold": 2}]'
+    for dataset in ("", ', "dataset": "digits"', ', "dataset": {"name": "cifar"}'):
+        (tmp_path / "n.json").write_text('{"W": 4, "S": 1, "T": 2, ' + layers + dataset + '}')
+        assert host.main(["--sim", "--network", str(tmp_path / "n.json")]) == 2
+        assert "records no data set it was trained on (sim.network writes one): give --inputs" in capsys.readouterr().err
+    (tmp_path / "n.json").write_text('{"W": 4, "S": 1, "T": 2, ' + layers + ', "dataset": {"name": "digits"}}')
     assert host.main(["--sim", "--network", str(tmp_path / "n.json")]) == 2
-    assert "records no data set it was trained on (sim.network writes one): give --inputs" in capsys.readouterr().err
+    assert "takes 3 inputs, and its data set digits has 64 pixels: give --inputs" in capsys.readouterr().err
+    assert host.main(["--sim", "--max-lanes", "2"]) == 2
+    assert "--max-lanes only with --network" in capsys.readouterr().err
     np.save(tmp_path / "x.npy", np.array([[[1, 0, 1], [1, 1, 1]], [[0, 0, 0], [1, 1, 1]]]))
     assert host.main(["--sim", "--network", str(tmp_path / "n.json"), "--inputs", str(tmp_path / "x.npy")]) == 0
     assert "4 beats (2 images) through simulated board: 0 mismatched beats vs the twin network; 2/2 as the twin" \

