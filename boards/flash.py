@@ -16,6 +16,8 @@ from sim.validate import check_out_dir
 
 from .bitstream import BOARDS, PROGRAMMERS, board_platform, build_board, program
 
+UP5K_BLOCK_RAM_BITS = 30 * 4096     # 30 SB_RAM40_4K
+
 
 def parse_args(argv):
     ap = UsageParser(prog="python -m boards.flash", description=__doc__.split("\n\n")[0])
@@ -55,6 +57,13 @@ def main(argv=None):
     if args.baud < 1200:
         raise ParamError("baud", args.baud, ">= 1200")
     platform = board_platform(args.board)      # before any core exists: a refused board leaves none unused
+    if args.network and args.weight_memory == "bram" and getattr(platform, "device", None) == "iCE40UP5K":
+        net = network[0]        # before a build that nextpnr refuses minutes later, for want of block RAMs
+        bits = net.W * sum(w.size for w in net.weights)
+        if bits > UP5K_BLOCK_RAM_BITS:
+            raise ParamError("weight_memory", "bram", text="{name} {value}: the network's {bits:,} weight bits exceed "
+                             "the UP5K's {ram:,} bits of block RAM; use --weight-memory spram (the MNIST network "
+                             "also needs --max-lanes 8 1 to fit, see the README)", bits=bits, ram=UP5K_BLOCK_RAM_BITS)
     if args.weight_memory == "spram":
         if getattr(platform, "device", None) != "iCE40UP5K":
             raise ParamError("weight_memory", "spram", text="{name} {value} needs an iCE40 UP5K board such as icebreaker")

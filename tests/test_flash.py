@@ -97,6 +97,19 @@ def test_the_same_bitstream_from_two_checkout_folders(tmp_path):
     assert str(tmp_path) not in (a / build / "top.il").read_text()
 
 
+def test_a_network_too_large_for_the_up5k_block_ram_is_refused_before_building(tmp_path, capsys):
+    """784-128-10 at W=8 (802,816 + 10,240 weight bits) in block RAM: refused at once, naming SPRAM."""
+    import numpy as np
+    from sim.netfile import save_json
+    from sim.network import Network
+    save_json(Network([np.zeros((128, 784), np.int64), np.zeros((10, 128), np.int64)], [1, 1], 8), 1, 4,
+              str(tmp_path / "n.json"))
+    assert flash.main(["--build-only", "--network", str(tmp_path / "n.json"), "--out", str(tmp_path)]) == 2
+    assert ("--weight-memory bram: the network's 813,056 weight bits exceed the UP5K's 122,880 bits of block RAM; "
+            "use --weight-memory spram") in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [tmp_path / "n.json"]
+
+
 def test_spram_weights_build_on_the_up5k_only(tmp_path, capsys):
     """The weights in SPRAM (written at run time over the link): nextpnr places the cell
     as ICESTORM_SPRAM, and no block RAM holds weights; other boards are refused."""
