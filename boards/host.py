@@ -87,8 +87,8 @@ def load_inputs(path, T, n_in, K):
 def network_images(args, net, S, T):
     """(spike levels, labels or None) for --network: --inputs, or the first --count held-out
     images of the data set the network file records (`sim.network`)."""
-    from sim.datasets import DATASETS, SPLIT_SEED
-    from sim.network import encode_counts, encode_spikes
+    from sim.datasets import DATASETS
+    from sim.network import encode_spikes, held_out
     from sim.validate import load_json
     n_in = net.weights[0].shape[1]
     if args.inputs:
@@ -101,15 +101,13 @@ def network_images(args, net, S, T):
     if name not in DATASETS:
         raise ParamError("network", args.network, text="{name} {value} records no data set it was trained on "
                          "(sim.network writes one): give --inputs")
-    data = DATASETS[name]
-    _, _, x, y = data.load(SPLIT_SEED)
-    if x.shape[1] != n_in:      # a network with always-on (bias) inputs, or another set's
+    counts, y = held_out(name, T * (2 ** S - 1))
+    if counts.shape[1] != n_in:     # a network with always-on (bias) inputs, or another set's
         raise ParamError("network", args.network, text="{name} {value} takes {n} inputs, and its data set {set} "
-                         "has {pixels} pixels: give --inputs", n=n_in, set=name, pixels=x.shape[1])
+                         "has {pixels} pixels: give --inputs", n=n_in, set=name, pixels=counts.shape[1])
     if not 1 <= args.count <= len(y):
         raise ParamError("count", args.count, f"1..{len(y)} (the held-out images)")
-    counts = encode_counts(x[:args.count], T * (2 ** S - 1), data.pixel_max)
-    return encode_spikes(counts, T), y[:args.count]
+    return encode_spikes(counts[:args.count], T), y[:args.count]
 
 
 def main_network(args):

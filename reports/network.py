@@ -38,7 +38,7 @@ from gen.weights import weight_words
 from sim.cli import UsageParser, add_network_options, command, message, network_bits, option
 from sim.energy import HARDWARE, OpEnergy, Scenario, evaluate, load_calibration, s_ace
 from sim.datasets import DATASETS, SPLIT_SEED
-from sim.network import Network, encode_spikes, evaluate_counts, train_on
+from sim.network import Network, encode_spikes, evaluate_counts, held_out, train_on
 from sim.beats import KINDS, timeout_cycles
 from sim.files import write_files
 from sim.params import ParamError
@@ -128,7 +128,7 @@ def run_allocation(job):
         extra, record = {"network": n["file"], "inputs": job["inputs"], "quantization": n["quantization"]}, None
     else:       # the data set's fixed split and recipe, as `sim.network` trains it (its file records them)
         net, counts, record = train_on(job["dataset"], W, S, T, job["seed"], **job["training"])
-        labels, extra = DATASETS[job["dataset"]].load(SPLIT_SEED)[3], {"dataset": record["dataset"]}
+        labels, extra = held_out(job["dataset"], T * (2 ** S - 1))[1], {"dataset": record["dataset"]}
     result = measure(net, S, T, counts, labels, job) | extra
     save_network(net, S, T, os.path.join(job["out"], f"w{W}s{S}t{T}"), record)
     return result

@@ -207,6 +207,14 @@ def evaluate_counts(net, counts, y, S, T):
     }
 
 
+def held_out(dataset, L):
+    """A `sim.datasets` set's held-out images (its fixed split) as input counts in 0..L, and
+    their labels."""
+    data = DATASETS[dataset]
+    *_, x, y = data.load(SPLIT_SEED)
+    return encode_counts(x, L, data.pixel_max), y
+
+
 def train_on(dataset, W, S, T, seed=0, progress=None, **options):
     """Train on a `sim.datasets` set, on its fixed split with its recipe (`options` override
     it), at (W, S, T). Returns the Network, the held-out images' input counts and what the
@@ -214,10 +222,10 @@ def train_on(dataset, W, S, T, seed=0, progress=None, **options):
     classify alike), the dataset and the training."""
     data = DATASETS[dataset]
     recipe = data.recipe | options
-    x, y, x_test, y_test = data.load(SPLIT_SEED)
+    x, y, *_ = data.load(SPLIT_SEED)
     L = T * (2 ** S - 1)
     net = train(x, y, W=W, L=L, seed=seed, pixel_max=data.pixel_max, progress=progress, **recipe)
-    counts = encode_counts(x_test, L, data.pixel_max)
+    counts, y_test = held_out(data.name, L)
     r = evaluate_counts(net, counts, y_test, S, T)
     return net, counts, {
         "accuracy": {"qnn": r["qnn_accuracy"], "snn": r["snn_accuracy"], "images": len(y_test),
