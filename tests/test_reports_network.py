@@ -13,6 +13,7 @@ from reports import network
 from reports.flow import FlowError
 from gen.nirgraph import load_json
 from sim.datasets import DATASETS, SPLIT_SEED, load_digits_split
+from sim.evidence import require_evidence
 from sim.network import encode_counts, encode_spikes, evaluate, predict, train
 from sim.quantize import FloatLayer, float_counts
 
@@ -53,8 +54,10 @@ def test_gate_level_chain_with_its_largest_layer_in_spram(trained):
     args = dict(args, weight_memory="spram", max_lanes=[4, 10])
     (p0, p1), memories = network.Chain.plan(net, S, T, args["max_lanes"], "spram")
     assert memories[0] is not None and memories[1] is None and (p0.groups, p1.groups) == (16, 1)
+    levels = net.snn(encode_spikes(counts[:6], T), S)[0]
+    require_evidence(levels[-1], 1, "the SPRAM chain's outputs")
     cycles, toggles = network.run_chain("snn", net, S, T, counts[:6], "ice40", args, "net_snn_spram")
-    events = [int(np.bitwise_count(lv).sum()) for lv in net.snn(encode_spikes(counts[:6], T), S)[0][:2]]
+    events = [int(np.bitwise_count(lv).sum()) for lv in levels[:2]]
     assert min(events) > 6 * 10
     # layer 0's 32-bit words in 2 SPRAMs; layer 1's 80-bit words in 5 block RAMs of 16 bits
     assert (toggles["cells"]["spram"], toggles["cells"]["bram"]) == (2, 5)
@@ -82,7 +85,6 @@ def test_mnist_chain_rtl_is_bit_exact_on_held_out_images(mnist_small, kind):
     twin network (a mismatch raises); the outputs fire at mid-range levels. Layer 0 bounds the
     stream's cycles per image: a cycle per neuron group for each of its events (spikes, or
     non-zero inputs)."""
-    from sim.evidence import require_evidence
     net, counts, args = mnist_small
     spikes = encode_spikes(counts, 4)
     outputs = net.snn(spikes, 1)[0][-1] if kind == "snn" else net.qnn(counts, 4)[-1]
