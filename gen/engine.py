@@ -19,9 +19,10 @@ One input beat goes through an explicit FSM that sequences four components:
              When no event is left, and the output register is free, go to FIRE.
 * FIRE       the `FireUnit` (gen/fire.py) divides each group's membranes by restoring
              steps, MSB first, `steps` cycles per group (S for the SNN, B for the QNN),
-             writing back the residual. Then the output beat is made valid (with `last`
-             on the final timestep) and the FSM returns to IDLE, where it can take the
-             next beat while the output waits.
+             on the accumulate adders, writing back the residual of each lane that
+             reaches. Then the output beat is made valid (with `last` on the final
+             timestep) and the FSM returns to IDLE, where it can take the next beat
+             while the output waits.
 
 Cycles from an input handshake to the next one (and to its own output handshake),
 with the output ready (for a core that `holds_beat`, from the first cycle it saw the beat
@@ -100,7 +101,8 @@ class EventCore(wiring.Component):
         m.submodules.queue = queue = self.queue_class()(*self.slot_layout())
         m.submodules.weights = weights = self.memory(m)
         j, info = self.decode(queue.index, queue.word)
-        m.submodules.synapses = synapses = self.accumulate(p, self.kind, len(info))
+        theta_bits = self.fire_unit.theta_bits(p, steps)
+        m.submodules.synapses = synapses = self.accumulate(p, self.kind, len(info), theta_bits)
         m.submodules.membranes = membranes = self.membrane_bank(p)
         clamp = p.L if self.kind == "qnn" and p.L != 2 ** steps - 1 else None
         m.submodules.fire = fire = self.fire_unit(p, steps, clamp)
@@ -121,18 +123,18 @@ class EventCore(wiring.Component):
             Signal(len(info), name="event_info")
         m.d.sync += [event_valid.eq(read_valid), event_group.eq(read_group), event_info.eq(read_info)]
         m.d.comb += [synapses.valid.eq(event_valid), synapses.group.eq(event_group), synapses.info.eq(event_info),
-                     synapses.row.eq(weights.row), synapses.acc.eq(membranes.lane),
-                     fire.acc.eq(membranes.lane), fire.threshold.eq(self.threshold)]
+                     synapses.row.eq(weights.row), synapses.acc.eq(membranes.lane), synapses.theta.eq(fire.theta_b),
+                     fire.threshold.eq(self.threshold), fire.reaches.eq(synapses.reaches),
+                     fire.difference.eq(synapses.sum)]
         # The membranes' group select is a register (the bank's `sel`) set a cycle ahead: the group
         # entering the adder next cycle (INTEGRATE) or firing next cycle (FIRE, below). Selected from the FSM
         # state, it put a LUT and 4 ns of routing into the adder's path (8-lane QNN 64x16 on
         # the UP5K: 30.3 MHz).
         next_sel = membranes.next_sel
         m.d.comb += next_sel.eq((read_group, event_group)[PIPELINE[self.kind] - 1])
-        # The value written back is the adder's sum in every state but FIRE (the residual there).
-        # Given in INTEGRATE only, it was 0 in IDLE, and each membrane bit's input LUT went
-        # residual -> 0 -> sum around every IDLE, two toggles per set bit for nothing (default
-        # SNN at 2 %, UP5K gate level: 1570 -> 1208 toggles per inference, 124.1 -> 116.9 pJ per event).
+        # The value written back is the adder's sum in every state (in FIRE the fire unit's
+        # residual, the same sum but for a test's mutant): the membranes' input LUTs that chose
+        # between a subtractor's residual and the sum are gone, and the write is a clock enable.
         m.d.comb += membranes.new.eq(synapses.sum)
         # stage 0 ran dry `pipeline` cycles ago, so the last contribution is being added
         drained = Signal(PIPELINE[self.kind], name="drained")
@@ -159,7 +161,7 @@ class EventCore(wiring.Component):
                     m.next = "INTEGRATE"
 
             with m.State("INTEGRATE"):
-                m.d.comb += [membranes.we.eq(synapses.sum_valid),
+                m.d.comb += [membranes.we.eq(synapses.sum_valid.replicate(p.lanes)),
                              membranes.clear.eq(~primed & (t == 0))]
                 m.d.sync += primed.eq(1)
                 m.d.comb += weights.en.eq(queue.valid)
@@ -175,8 +177,8 @@ class EventCore(wiring.Component):
                     m.next = "FIRE"
 
             with m.State("FIRE"):
-                m.d.comb += [membranes.we.eq(1), membranes.new.eq(fire.residual),
-                             fire.group.eq(fire_group), fire.step.eq(1)]
+                m.d.comb += [membranes.we.eq(synapses.reaches),
+                             membranes.new.eq(fire.residual), fire.group.eq(fire_group), fire.step.eq(1)]
                 m.d.comb += next_sel.eq(fire_group)
                 with m.If(fire_bit == 0):
                     m.d.comb += [fire.load.eq(1), next_sel.eq(fire_group + 1)]

@@ -6,31 +6,45 @@ from amaranth.lib.wiring import In, Out
 
 
 class FireUnit(wiring.Component):
-    """One restoring-division step per cycle for the `lanes` membranes `acc` of neuron group
+    """One restoring-division step per cycle for the `lanes` membranes of neuron group
     `group`, MSB first over `steps` bit positions b:
 
         if acc >= theta << b: acc -= theta << b; level |= 1 << b
 
     which gives level = clamp(floor(acc/theta), 0, 2**steps - 1) and leaves the residual
-    (reset by subtraction). `load` sets the shifted threshold to `theta << (steps-1)` (the
-    first step of a group); `step` does a step: `residual[l]` is lane l's membrane after
-    it, and the level bit enters the group's `levels` (a register, held until the next
-    firing). One subtractor per lane; its sign is the comparison. `clamp` (the QNN's L,
-    when 2**steps - 1 exceeds it) limits the levels as they leave.
+    (reset by subtraction). The unit has no subtractors: the accumulate adders add
+    `theta_b` = -(theta << b) when no event is in them (gen/accumulate.py), and
+    `reaches[l]` (that sum is not negative) is lane l's comparison; `residual[l]` is what
+    a lane that reaches is written (its `difference`, the adder's sum). `load` sets
+    `theta_b` for the first step of a group (b = steps - 1); `step` does a step: the
+    level bits enter the group's `levels` (a register, held until the next firing).
+    `clamp` (the QNN's L, when 2**steps - 1 exceeds it) limits the levels as they leave.
+
+    A subtractor per lane beside the adders (measured, default SNN 64x16 on the UP5K, gate
+    level) followed every accumulate although only FIRE uses it, and the membranes' input
+    LUTs chose between its residual and the adder's sum: together 2568 of 4677 pJ per
+    inference at 2 %, and the subtractor -> residual -> membrane path was the 256x32 SNN's
+    slowest after its event queue.
     """
 
     def __init__(self, params, steps, clamp=None):
         self.params, self.steps, self.clamp = params, steps, clamp
         lanes = data.ArrayLayout(signed(params.acc_width), params.lanes)
         super().__init__({
-            "threshold": In(params.theta_width), "acc": In(lanes), "group": In(range(params.groups)),
-            "load": In(1), "step": In(1),
+            "threshold": In(params.theta_width), "group": In(range(params.groups)),
+            "load": In(1), "step": In(1), "reaches": In(params.lanes), "difference": In(lanes),
+            "theta_b": Out(signed(self.theta_bits(params, steps))),
             "residual": Out(lanes), "levels": Out(data.ArrayLayout(steps, params.n_out)),
         })
 
-    def reduce(self, acc, diff, fires):
-        """The membrane after one step (`diff` = acc - theta << b): reset by subtraction."""
-        return Mux(fires, diff, acc)
+    @staticmethod
+    def theta_bits(params, steps):
+        """The width of `theta_b`, -(theta << (steps - 1)) at its largest."""
+        return params.theta_width + steps
+
+    def reduce(self, difference):
+        """What a lane that reaches is written: reset by subtraction."""
+        return difference
 
     def shift_in(self, field, fires):
         """A level after one step: steps go MSB first, so the new bit enters at the bottom."""
@@ -39,22 +53,18 @@ class FireUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p, steps = self.params, self.steps
-        theta_b = Signal(p.theta_width + steps - 1, name="theta_b")     # threshold << b
         fields = Signal(data.ArrayLayout(steps, p.n_out), name="fields")
+        # -(theta << b) >> 1 is -(theta << (b - 1)) exactly, as theta << b is even for b >= 1
         with m.If(self.load):
-            m.d.sync += theta_b.eq(self.threshold << (steps - 1))
+            m.d.sync += self.theta_b.eq(-(self.threshold << (steps - 1)))
         with m.Elif(self.step):
-            m.d.sync += theta_b.eq(theta_b >> 1)
+            m.d.sync += self.theta_b.eq(self.theta_b >> 1)
         for l in range(p.lanes):
-            difference = self.acc[l] - theta_b
-            diff = Signal(difference.shape(), name=f"lane{l}_diff")
-            m.d.comb += diff.eq(difference)
-            fires = ~diff[-1]
-            m.d.comb += self.residual[l].eq(self.reduce(self.acc[l], diff, fires))
+            m.d.comb += self.residual[l].eq(self.reduce(self.difference[l]))
             for g in range(p.groups):
                 field = fields[g * p.lanes + l]
                 with m.If(self.step & (self.group == g)):
-                    m.d.sync += field.eq(self.shift_in(field, fires))
+                    m.d.sync += field.eq(self.shift_in(field, self.reaches[l]))
         for o in range(p.n_out):
             level = fields[o]
             m.d.comb += self.levels[o].eq(level if self.clamp is None else Mux(level > self.clamp, self.clamp, level))

@@ -10,13 +10,14 @@ from amaranth.lib.wiring import In, Out
 class MembraneBank(wiring.Component):
     """n_out signed membranes, `acc_width` bits (wide enough that no legal input overflows).
     `sel` is a register that follows `next_sel`; `lane[l]` is the membrane of neuron
-    `sel*lanes + l`; `we` writes `new[l]` there; `clear` zeroes every membrane (the reset at
-    the start of an inference) and wins over `we`."""
+    `sel*lanes + l`; `we[l]` writes `new[l]` there; `clear` zeroes every membrane (the reset
+    at the start of an inference) and wins over `we`. The write is each flip-flop's clock
+    enable, so that `new` goes to its input with no LUT in between."""
 
     def __init__(self, params):
         self.params = params
         lanes = data.ArrayLayout(signed(params.acc_width), params.lanes)
-        super().__init__({"next_sel": In(range(params.groups)), "we": In(1), "clear": In(1),
+        super().__init__({"next_sel": In(range(params.groups)), "we": In(params.lanes), "clear": In(1),
                           "new": In(lanes), "lane": Out(lanes)})
         self.sel = Signal(range(params.groups), name="sel")                  # read by gen.formal
 
@@ -31,7 +32,7 @@ class MembraneBank(wiring.Component):
             for l in range(p.lanes):
                 with m.If(self.clear):
                     m.d.sync += acc[g * p.lanes + l].eq(0)
-                with m.Elif(self.we & (self.sel == g)):
+                with m.Elif(self.we[l] & (self.sel == g)):
                     m.d.sync += acc[g * p.lanes + l].eq(self.new[l])
         return m
 
@@ -42,7 +43,8 @@ class BlockRamMembraneBank(MembraneBank):
     and is transparent to the write port (a group written in one cycle and read in the
     next: one group, or a FIRE's steps). `clear` cannot zero a RAM at once: it marks
     every group stale (a register per group; a write in the same cycle too), a stale group
-    reads as zero, and a later write clears its mark. A register bank spends acc_width flip-flops per neuron and a G:1
+    reads as zero, and a later write clears its mark (a write of any lane: the lanes of a
+    stale group are all zero, so they fire alike). A register bank spends acc_width flip-flops per neuron and a G:1
     multiplexer per lane bit, which kept the 784x128 MNIST layer off the UP5K."""
 
     def elaborate(self, platform):
@@ -52,12 +54,12 @@ class BlockRamMembraneBank(MembraneBank):
         m.d.sync += self.sel.eq(self.next_sel)
         m.submodules.memory = memory = Memory(shape=unsigned(width), depth=p.groups, init=[],
                                               attrs={"ram_style": "block"})
-        write = memory.write_port()
+        write = memory.write_port(granularity=p.acc_width)
         read = memory.read_port(transparent_for=(write,))
         m.d.comb += [write.addr.eq(self.sel), write.en.eq(self.we), write.data.eq(self.new),
                      read.addr.eq(self.next_sel)]
         stale, fresh = Signal(p.groups, name="stale"), Signal(p.groups, name="fresh")
-        m.d.comb += fresh.eq(Mux(self.clear, -1, stale & ~Mux(self.we, 1 << self.sel, 0)))
+        m.d.comb += fresh.eq(Mux(self.clear, -1, stale & ~Mux(self.we.any(), 1 << self.sel, 0)))
         zero = Signal(name="zero")                       # the group at `sel` is stale
         m.d.sync += [stale.eq(fresh), zero.eq(fresh.bit_select(self.next_sel, 1))]
         m.d.comb += self.lane.eq(Mux(zero, 0, read.data))

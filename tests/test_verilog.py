@@ -84,8 +84,8 @@ def test_second_simulator(kind, index, record_property):
 
 
 class ClearingFireUnit(FireUnit):
-    def reduce(self, acc, diff, fires):
-        return Mux(fires, 0, acc)
+    def reduce(self, difference):
+        return 0
 
 
 class ResetToZero(SNNCore):
