@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from gen.fire import FireUnit
 from gen.testbench.runner import verilator_bin
 from reports import measurement, power, pricing
 from reports.flow import FlowError
@@ -42,9 +43,10 @@ def test_zero_input_costs_only_clock_memory_idle_and_control(snn_by_rate, cache,
     zero = snn_by_rate[0.0]
     assert zero["events"] == 0 and zero["pj_per_event_op"] is None
     # the adders move only when the fire unit first loads -theta after reset (at S = 1 it
-    # never steps, and 0 + -theta carries nothing): the same toggles over 2 inferences as
-    # over 6, a few against thousands of clock-tree picojoules
-    assert zero["counts"]["by_block"]["accumulate/MAC|carry"] == 0
+    # never steps): the same toggles over 2 inferences as over 6, each carry cell at most
+    # once (0 + -theta in offset binary carries), a few against thousands of clock-tree pJ
+    width = max(P.acc_width, FireUnit.theta_bits(P, P.S))
+    assert zero["counts"]["by_block"]["accumulate/MAC|carry"] <= P.lanes * width
     assert zero["pj_by_block"]["accumulate/MAC"] < 0.01 * zero["pj_per_inference"]
     two = measurement.measure("snn", P, weights, "ice40-up5k", 0.0, inferences=2, cache=cache)
     adders = lambda r: {k: t for k, t in r["counts"]["by_block"].items() if k.startswith("accumulate/MAC|")}
