@@ -10,6 +10,12 @@ project's own files: `gen/fire.py:12`) or to the `sys.path` entry it is under
 package-relative paths. `reports.activity.source_block` reads these as it read the
 absolute ones. Every place that turns a design into Verilog calls `verilog` here (which also emits
 memory contents fast: `gen.meminit`).
+
+A submodule named by `kept` (`m.submodules[kept("scan")]`) keeps its own module through
+synthesis: `verilog` marks that module `keep_hierarchy`, so yosys maps it on its own and
+`reports.flow` flattens it only after mapping. Mapped with the rest, a small priority
+encoder's logic was merged with its neighbours' into long chains of LUTs (ABC trades depth
+for area wherever its model says a path has slack): see gen.priority.HeldChunkQueue.
 """
 
 import contextlib
@@ -25,6 +31,19 @@ from .meminit import fast_meminit
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))     # the folder holding `gen`
 # `src = "..."` in Verilog, `attribute \src "..."` in RTLIL
 SRC = re.compile(r'((?:\(\*|,)\s*src\s*=\s*"|\\src\s+")([^"]*)(")')
+KEPT = "kept_"
+# an RTLIL module whose last name part starts with KEPT
+KEPT_MODULE = re.compile(r"^(module \\(?:\S*\.)?" + KEPT + r"[^.\s]*)$", re.M)
+
+
+def kept(name):
+    """The name of a submodule that keeps its own module through synthesis (see above)."""
+    return KEPT + name
+
+
+def mark_kept(rtlil_text):
+    """`rtlil_text` with the `keep_hierarchy` attribute on each module named by `kept`."""
+    return KEPT_MODULE.sub(lambda m: "attribute \\keep_hierarchy 1\n" + m[1], rtlil_text)
 
 
 def _roots():
@@ -52,6 +71,6 @@ def verilog(design, name, step=lambda what: contextlib.nullcontext()):
     two steps (Amaranth: elaboration, netlist, RTLIL; yosys: Verilog), each run inside the
     context manager `step(what)` (`gen.build.progress` says how long a slow one took)."""
     with step("elaboration and RTLIL"), fast_meminit():
-        text = rtlil.convert(design, name=name)
+        text = mark_kept(rtlil.convert(design, name=name))
     with step("yosys to Verilog"):
         return relative_sources(_verilog._convert_rtlil_text(text))

@@ -6,6 +6,8 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .emit import kept
+
 
 class FirstSet(wiring.Component):
     """`first` is `i` with every bit but the lowest set one cleared; `any` says one is set;
@@ -32,6 +34,43 @@ class FirstSet(wiring.Component):
             self.first.eq(self.i & ~self.below),
             self.any.eq(prefix[-1]),
         ]
+        return m
+
+
+class LowestGroup(wiring.Component):
+    """`any[k]` says group k of `i` (`groups` groups of `size` bits) has a set bit; `first`
+    is `any` with every bit but the lowest set one cleared. The pick is a module of its own
+    through synthesis (`kept`): mapped with the groups' ORs, the 256x32 SNN's load path
+    took 6 LUTs where 2 + 3 do (UP5K, 38.5 against 41.7 MHz)."""
+
+    def __init__(self, groups, size):
+        self.groups, self.size = groups, size
+        super().__init__({"i": In(groups * size), "any": Out(groups), "first": Out(groups)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules[kept("pick")] = pick = FirstSet(self.groups)
+        m.d.comb += [self.any.eq(Cat(self.i[k * self.size:(k + 1) * self.size].any() for k in range(self.groups))),
+                     pick.i.eq(self.any), self.first.eq(pick.first)]
+        return m
+
+
+class ChunkScan(wiring.Component):
+    """`pending` is `rest` without the slots of `skip_a` and `skip_b`; `first` is its lowest
+    set bit, and `any` says it has one. Kept apart through synthesis (`kept`), as is its
+    pick: `any` takes 3 LUTs. With the clearing outside it took 5 on the 256x32 SNN (ABC
+    shared the clearing with the slot index's ORs), with the pick inside 4 (shared with
+    the pick's prefix ORs)."""
+
+    def __init__(self, width):
+        super().__init__({"rest": In(width), "skip_a": In(width), "skip_b": In(width),
+                          "pending": Out(width), "first": Out(width), "any": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules[kept("lowest")] = lowest = FirstSet(len(self.rest))
+        m.d.comb += [self.pending.eq(self.rest & ~self.skip_a & ~self.skip_b), lowest.i.eq(self.pending),
+                     self.first.eq(lowest.first), self.any.eq(self.pending.any())]
         return m
 
 
@@ -122,17 +161,21 @@ class HeldChunkQueue(EventQueue):
     the lowest event of the active chunk or, when it has none left (`more` low), the
     first event of `next`, selected where the flags are, which becomes the active chunk.
     The slot just handed out is cleared one take late (`skip`), which keeps the clearing
-    out of the scan.
+    out of the scan; `skip` is two registers, one written by each scan, so that each is
+    written straight from its scan's output (cleared by a reset, not by a LUT in front).
 
     Measured on an iCE40 UP5K (README, "Implementation"): ParallelChunkQueue, which
     finds and clears the lowest slot of every chunk on every take, took 5.4 LUT4 per
     slot (256x32 SNN: 5031 LUT4, 99 % of the logic cells). A queue that latched the beat
     and registered each chunk's first slot and two-or-more mark at `load` took 3.4
     (4010 LUT4, 1737 FF, 34.0 MHz); this one, holding nothing of the beat, 3041 LUT4 and
-    1064 FF at 35.5 MHz. Registering `next`'s flags as it was picked put the load's pick
-    and selection into one path (23.8 MHz). One pick serves the load and the advance: a
-    second pick for the load alone took 85 more LUT4 there, for 35.0 MHz (129 on the 784x128
-    MNIST layer, whose chain then did not fit the UP5K).
+    1064 FF at 35.5 MHz with its priority encoders mapped with the rest of the core.
+    There ABC had merged them with their neighbours into chains of up to 8 LUTs, 9 on
+    the `more` -> clock-enable path once `more` was no longer a register; kept modules of
+    their own (`gen.emit.kept`) they map at 5-6 LUTs from register to register (the load:
+    the chunks' ORs and their pick, 5; the advance: the select and the chunk's scan, 6).
+    Registering `next`'s flags as it was picked put the load's pick and selection into
+    one path (23.8 MHz).
     """
 
     holds_beat = True
@@ -146,31 +189,37 @@ class HeldChunkQueue(EventQueue):
         left = Signal(len(chunks), name="left")        # chunks holding events, not yet active
         next_ = Signal(len(chunks), name="next")       # one-hot: the lowest of `left`
         rest = Signal(C, name="rest")                  # the active chunk's events not handed out, but `skip`
-        skip = Signal(C, name="skip")                  # one-hot: the active chunk's slot handed out last
-        more = Signal(name="more")                     # rest & ~skip has an event
+        skip_scan = Signal(C, name="skip_scan")        # one-hot: the slot handed out last, if found in `rest`
+        skip_head = Signal(C, name="skip_head")        # one-hot: the slot handed out last, if its chunk's first
         active = Signal(range(max(len(chunks), 2)), name="active")
-        local = Signal(local_bits, name="local_index")
         chosen = Signal(len(chunks), name="chosen")    # one-hot: the active chunk
+        skip = skip_scan | skip_head
 
         upcoming = Signal(C, name="upcoming")          # next's flags
-        holding = Cat(f.any() for f in chunk_flags)     # the chunks of the beat that hold events
-        m.submodules.pick = pick = FirstSet(len(chunks))    # at load, of holding; else, of left but next
-        m.submodules.scan = scan = FirstSet(C)
-        m.submodules.head = head = FirstSet(C)
-        m.d.comb += [upcoming.eq(or_select(next_, chunk_flags)), pick.i.eq(Mux(self.load, holding, left & ~next_)),
-                     scan.i.eq(rest & ~skip), head.i.eq(upcoming)]
-        advance = [left.eq(pick.i), next_.eq(pick.first)]
+        m.submodules[kept("first")] = first = LowestGroup(len(chunks), C)   # at load: of the beat's chunks
+        m.submodules[kept("pick")] = pick = FirstSet(len(chunks))           # on an advance: of left but next
+        m.submodules[kept("scan")] = scan = ChunkScan(C)
+        m.submodules[kept("head")] = head = FirstSet(C)
+        holding = first.any                             # the chunks of the beat that hold events
+        more = scan.any                                 # the active chunk has an event left
+        m.d.comb += [upcoming.eq(or_select(next_, chunk_flags)), first.i.eq(self.flags), pick.i.eq(left & ~next_),
+                     scan.rest.eq(rest), scan.skip_a.eq(skip_scan), scan.skip_b.eq(skip_head), head.i.eq(upcoming)]
         with m.If(self.load):
-            m.d.sync += advance + [rest.eq(0), skip.eq(0), more.eq(0)]
+            m.d.sync += [left.eq(holding), next_.eq(first.first), rest.eq(0)]
+        with m.Elif(self.take & more):
+            m.d.sync += [self.valid.eq(1), rest.eq(scan.pending)]
         with m.Elif(self.take):
-            with m.If(more):
-                m.d.sync += [self.valid.eq(1), local.eq(lowest_set(scan.i, local_bits)),
-                             rest.eq(scan.i), skip.eq(scan.first), more.eq(two_or_more(scan.i))]
-            with m.Else():
-                m.d.sync += advance + [self.valid.eq(next_.any()), local.eq(onehot_index(head.first, local_bits)),
-                                       skip.eq(head.first), rest.eq(upcoming), more.eq(two_or_more(upcoming)),
-                                       active.eq(onehot_index(next_)), chosen.eq(next_)]
-        m.d.comb += self.index.eq(Cat(local, active))
+            m.d.sync += [left.eq(pick.i), next_.eq(pick.first), self.valid.eq(next_.any()), rest.eq(upcoming),
+                         active.eq(onehot_index(next_)), chosen.eq(next_)]
+        with m.If(self.load | self.take & ~more):
+            m.d.sync += skip_scan.eq(0)
+        with m.Elif(self.take):
+            m.d.sync += skip_scan.eq(scan.first)
+        with m.If(self.load | self.take & more):
+            m.d.sync += skip_head.eq(0)
+        with m.Elif(self.take):
+            m.d.sync += skip_head.eq(head.first)
+        m.d.comb += self.index.eq(Cat(onehot_index(skip, local_bits), active))
         # The word: the active chunk's words (changed only on an activation), then the one at
         # `skip`, the local one-hot of the slot handed out. Selected by the binary index, the
         # multiplexer toggled through on every take (QNN 64x16 at 10 %: +840 pJ per inference).
@@ -181,14 +230,15 @@ class HeldChunkQueue(EventQueue):
         # for gen.formal: the state once the beat is taken (the engine takes it as the queue runs dry)
         self.empty = (Cat(left, rest, skip) == 0) & ~self.valid
         chunk = Array(chunk_flags)[active]
+        one_hot = lambda v: (v != 0) & ((v & (v - 1))[:len(v)] == 0)
         self.invariants = [   # what holds in every reachable state while the beat is held
             (next_ == (left & (~left + 1))[:len(left)], "next is the lowest of left"),
             ((left & ~holding) == 0, "left holds events"),
-            ((rest == 0) | ((skip & ~rest) == 0), "skip is in rest"),
+            ((skip_scan == 0) | (skip_head == 0), "one skip register is clear"),
+            ((skip & ~rest) == 0, "skip is in rest"),
             ((rest == 0) | ((active < len(chunks)) & ((rest | chunk) == chunk)), "rest is in the active chunk"),
             ((rest == 0) | ((left & ((2 << active) - 1)) == 0), "left is above the active chunk"),
-            (more == (rest & ~skip).any(), "more"),
-            (~self.valid | ((skip == (1 << local)) & (chosen == (1 << active))), "skip and chosen"),
+            (~self.valid | (one_hot(skip) & (chosen == (1 << active))), "skip and chosen"),
         ]
         return m
 
@@ -200,15 +250,6 @@ def queue_class(slots):
     """The queue for a beat of `slots` events: HeldChunkQueue above LARGE_BEAT slots,
     where its area counts, ParallelChunkQueue up to them (see both)."""
     return HeldChunkQueue if slots > LARGE_BEAT else ParallelChunkQueue
-
-
-def lowest_set(bits, index_bits):
-    """The index of the lowest set bit of `bits` (any index if none is), by a balanced tree
-    of 2:1 selections: a node takes its left half's index if that half has a set bit."""
-    index, _ = balanced([(Const(0, 0), b) for b in bits],
-                        lambda l, r: (Cat(Mux(l[1], l[0], r[0]), ~l[1]), l[1] | r[1]),
-                        lambda n: (Cat(n[0], Const(0, 1)), n[1]))
-    return Cat(index, Const(0, index_bits))[:index_bits]
 
 
 def two_or_more(bits):

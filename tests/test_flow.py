@@ -1,6 +1,7 @@
 """reports.flow: parsing of yosys/nextpnr results and the one-line failures."""
 
 import json
+import re
 
 import pytest
 
@@ -69,3 +70,20 @@ def test_a_netlist_with_a_net_driven_twice_is_found(tmp_path):
     assert shorted_bits(str(netlist), "top") == []
     netlist.write_text(json.dumps({"modules": {"\\top": {"cells": {"a": ff(2, 5), "b": ff(5, 5), "c": ff(5, "0")}}}}))
     assert shorted_bits(str(netlist), "top") == [5]
+
+
+def test_kept_modules_are_mapped_apart_then_flattened(tmp_path):
+    """The held queue's priority encoders (gen.emit.kept) reach yosys marked keep_hierarchy
+    and leave it flattened into the netlist's one module, their cells counted in its stat."""
+    from gen.emit import verilog
+    from gen.priority import HeldChunkQueue
+    text = verilog(HeldChunkQueue(40, 2, 8), "queue")
+    marked = re.findall(r"\(\* keep_hierarchy = +1 +\*\)\n(?:\(\*.*\*\)\n)*module \\(\S+)", text)
+    assert sorted(name.split(".", 1)[1] for name in marked) == \
+        ["kept_first", "kept_first.kept_pick", "kept_head", "kept_pick", "kept_scan", "kept_scan.kept_lowest"]
+    (tmp_path / "queue.v").write_text(text)
+    netlist, cells = flow.synthesize(str(tmp_path / "queue.v"), "queue", TARGETS["ice40-up5k"], str(tmp_path))
+    modules = json.loads((tmp_path / netlist).read_text())["modules"]
+    assert [name for name, module in modules.items() if module["cells"] and "blackbox" not in module["attributes"]] \
+        == ["queue"]
+    assert cells["SB_LUT4"] > 40 and set(cells) == {"SB_LUT4", "SB_DFFESR", "$scopeinfo"}   # the kept modules' scopes

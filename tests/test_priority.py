@@ -5,7 +5,7 @@ import pytest
 from amaranth.hdl import Fragment, Module, Signal
 from amaranth.sim import Simulator
 
-from gen.priority import (LARGE_BEAT, FirstSet, HeldChunkQueue, ParallelChunkQueue, lowest_set, onehot_index,
+from gen.priority import (LARGE_BEAT, FirstSet, HeldChunkQueue, ParallelChunkQueue, onehot_index,
                           queue_class, two_or_more)
 
 
@@ -90,23 +90,6 @@ def test_event_queue_by_beat_size():
     for slots, kind in ((LARGE_BEAT, ParallelChunkQueue), (LARGE_BEAT + 1, HeldChunkQueue)):
         assert queue_class(slots) is kind
         Fragment.get(kind(slots, 3), None)       # elaborated, as a core would
-
-
-@pytest.mark.parametrize("width", [1, 2, 3, 7, 16])
-def test_lowest_set_exhaustive(width):
-    bits = Signal(width)
-    m = Module()
-    index = Signal(4)
-    m.d.comb += index.eq(lowest_set(bits, 4))
-
-    async def bench(ctx):
-        for v in range(1, 2 ** width):
-            ctx.set(bits, v)
-            assert ctx.get(index) == (v & -v).bit_length() - 1
-
-    sim = Simulator(m)
-    sim.add_testbench(bench)
-    sim.run()
 
 
 @pytest.mark.parametrize("width", [1, 2, 3, 7, 16])
