@@ -159,10 +159,9 @@ def synth_script(target, top, netlist, multipliers=0, prelude="", keep=None):
     nothing is merged or propagated across their ports (on ECP5 a kept core maps to a few
     more cells than alone: 360 against 335 LUT4 for a 4x2 core)."""
     dsp = f" {target.dsp}" if target.dsp and 0 < multipliers <= target.capacity["dsp"] else ""
-    flat = f"setattr -mod -unset keep_hierarchy; flatten; write_json {netlist}"
-    if keep is None:
-        return f"{prelude}{target.synth}{dsp} -top {top}; {flat}"
-    return f"{prelude}hierarchy -top {top}; setattr -mod -set keep_hierarchy 1 {keep}; {target.synth}{dsp} -top {top}; {flat}"
+    kept = "" if keep is None else f"hierarchy -top {top}; setattr -mod -set keep_hierarchy 1 {keep}; "
+    return (f"{prelude}{kept}{target.synth}{dsp} -top {top}; "
+            f"setattr -mod -unset keep_hierarchy; flatten; write_json {netlist}")
 
 
 def shorted_bits(netlist, top):

@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from gen.emit import verilog
+from gen.priority import HeldChunkQueue
 from reports import flow
 from reports.flow import TARGETS, FlowError
 
@@ -75,8 +77,6 @@ def test_a_netlist_with_a_net_driven_twice_is_found(tmp_path):
 def test_kept_modules_are_mapped_apart_then_flattened(tmp_path):
     """The held queue's priority encoders (gen.emit.kept) reach yosys marked keep_hierarchy
     and leave it flattened into the netlist's one module, their cells counted in its stat."""
-    from gen.emit import verilog
-    from gen.priority import HeldChunkQueue
     text = verilog(HeldChunkQueue(40, 2, 8), "queue")
     marked = re.findall(r"\(\* keep_hierarchy = +1 +\*\)\n(?:\(\*.*\*\)\n)*module \\(\S+)", text)
     assert sorted(name.split(".", 1)[1] for name in marked) == \
