@@ -10,8 +10,8 @@ import sys
 
 from gen.build import add_max_lanes_option, add_weight_memory_option
 from gen.spram import SpramWeightMemory
-from sim.cli import UsageParser, add_core_options, add_network_options, command, network_bits, option
-from sim.params import CoreParams, ParamError
+from sim.cli import UsageParser, add_core_options, add_network_options, command, core_params, network_bits, option
+from sim.params import ParamError
 from sim.validate import check_out_dir
 
 from .bitstream import BOARDS, PROGRAMMERS, board_platform, build_board, program
@@ -52,7 +52,7 @@ def main(argv=None):
         raise ParamError("network", args.network, text="{name} {value} sets {ruled}; drop {given}",
                          ruled=", ".join(f"{k}={ruled[k]}" for k in given),
                          given=" ".join(f"{option(k)} {getattr(args, k)}" for k in given))
-    params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+    params = core_params(args)
     check_out_dir("out", args.out)
     if args.baud < 1200:
         raise ParamError("baud", args.baud, ">= 1200")

@@ -18,9 +18,9 @@ import sys
 from gen.build import add_max_lanes_option, add_weight_memory_option
 from gen.spram import SpramWeightMemory
 from gen.weights import make_weights
-from sim.cli import UsageParser, add_core_options, add_network_options, command, network_bits, option
+from sim.cli import UsageParser, add_core_options, add_network_options, command, core_params, network_bits, option
 from sim.evidence import spread_threshold
-from sim.params import CoreParams, ParamError
+from sim.params import ParamError
 from sim.stimulus import spike_train
 from sim.validate import load_int_array
 
@@ -153,7 +153,7 @@ def main(argv=None):
     network_only = [option(k) for k in ("max_lanes", "calibration_data", "calibration_labels") if k in args.given]
     if network_only:
         raise ParamError("network", None, text="{given} only with --network", given="/".join(network_only))
-    params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+    params = core_params(args)
     if args.weight_memory == "spram":
         SpramWeightMemory.check(params)
         if args.sim_bitstream:

@@ -8,8 +8,9 @@ import sys
 import threading
 import time
 
+from sim.cli import core_params
 from sim.files import write_files
-from sim.params import CoreParams, ParamError
+from sim.params import ParamError
 from sim.validate import check_seed
 
 from .emit import verilog
@@ -38,8 +39,8 @@ def add_max_lanes_option(ap, prefix="with --network: "):
 
 
 def default_name(p):
-    name = f"bb_w{p.W}s{p.S}t{p.T}_{p.n_in}x{p.n_out}"
-    return name if p.lanes == p.n_out else f"{name}_l{p.lanes}"
+    name = f"bb_w{p.W}s{p.S}t{p.T}_{p.n_in}x{p.n_out}" + ("" if p.lanes == p.n_out else f"_l{p.lanes}")
+    return name + ("_ef" if p.early_fire else "")
 
 
 def check_name(name):
@@ -80,7 +81,7 @@ def generate(args):
     n_out, lanes, kind, weights, seed, name, network, max_lanes, weight_memory); returns ({filename: text}, manifest)."""
     if args.network is not None:
         return generate_network(args)
-    params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+    params = core_params(args)
     memory = args.weight_memory
     if memory == "spram":
         SpramWeightMemory.check(params)     # before the weights: a 64 Mbit random draw takes a while

@@ -13,7 +13,7 @@ from .build import add_max_lanes_option, add_weight_memory_option, generate, pro
 
 def parse_args(argv):
     ap = UsageParser(prog="python -m gen.core", description=__doc__)
-    add_core_options(ap, seed_help="RNG seed for random weights")
+    add_core_options(ap, seed_help="RNG seed for random weights", early_fire=True)
     ap.add_argument("--network", metavar="FILE", help="a trained network (.json from reports.network, or .nir): "
                     "emit its chain of cores, one per layer, in place of one core (W, S, T from the file, or from "
                     "--W/--S/--T where it has none; a float NIR graph is quantized to W bits)")
@@ -34,6 +34,8 @@ def parse_args(argv):
     if args.network is not None and ignored:
         ap.error(f"--network takes the layer sizes and weights from the file: drop {'/'.join(ignored)} "
                  "(--max-lanes sets the lanes; --weight-memory spram puts the largest layer's weights in SPRAM)")
+    if args.network is not None and args.early_fire:
+        ap.error("--early-fire is an option of a single core: a --network chain's cores fire every step")
     return args
 
 

@@ -20,7 +20,8 @@ One input beat goes through an explicit FSM that sequences four components:
 * FIRE       the `FireUnit` (gen/fire.py) divides each group's membranes by restoring
              steps, MSB first, `steps` cycles per group (S for the SNN, B for the QNN),
              on the accumulate adders, writing back the residual of each lane that
-             reaches. Then the output beat is made valid (with `last` on the final
+             reaches; with `early_fire`, one cycle for a group none of whose
+             membranes is at threshold. Then the output beat is made valid (with `last` on the final
              timestep) and the FSM returns to IDLE, where it can take the next beat
              while the output waits.
 
@@ -28,6 +29,8 @@ Cycles from an input handshake to the next one (and to its own output handshake)
 with the output ready (for a core that `holds_beat`, from the first cycle it saw the beat
 valid): G * (events + steps) + `CoreParams.overhead(kind)`, that is
 3 + the pipeline registers between the memory and the adder (`sim.params.PIPELINE`).
+With `early_fire`, a group with no membrane at threshold takes 1 of its `steps` cycles
+(`CoreParams.snn_cycles` / `qnn_cycles` with the groups that fired).
 The registered stage 0 keeps the scanner out of the memory-address path: that path
 limited a 64-input core to 24 MHz on an iCE40 UP5K.
 """
@@ -143,6 +146,8 @@ class EventCore(wiring.Component):
         # --- firing: group `fire_group`, bit `fire_bit`; the output register
         fire_group = Signal(range(G), name="fire_group")
         fire_bit = Signal(range(steps), name="fire_bit")
+        if fire.early:      # a group with no membrane at threshold ends its FIRE at the first step
+            m.d.comb += [fire.acc.eq(membranes.lane), fire.first.eq(fire_bit == steps - 1)]
         t = Signal(range(self.timesteps), name="timestep")
         out_valid = Signal(name="out_valid")
         last = Signal(name="last")
@@ -180,7 +185,7 @@ class EventCore(wiring.Component):
                 m.d.comb += [membranes.we.eq(synapses.reaches),
                              membranes.new.eq(fire.residual), fire.group.eq(fire_group), fire.step.eq(1)]
                 m.d.comb += next_sel.eq(fire_group)
-                with m.If(fire_bit == 0):
+                with m.If((fire_bit == 0) | fire.stop if fire.early else fire_bit == 0):
                     m.d.comb += [fire.load.eq(1), next_sel.eq(fire_group + 1)]
                     m.d.sync += [fire_bit.eq(steps - 1), fire_group.eq(fire_group + 1)]
                     with m.If(fire_group == G - 1):

@@ -75,7 +75,8 @@ def handshake_note(core):
     return (f"held: the core reads the beat in place and takes it {G}*e + 2 cycles after it first saw it valid "
             "(the source holds it meanwhile, as it must until the handshake); the formulas count from that first "
             f"cycle, so the output handshake comes {G}*{core.fire_steps} + {core.params.overhead(core.kind) - 2} "
-            "cycles after the input handshake")
+            "cycles after the input handshake" + (" (with early fire, the firing cycles as in the formulas)"
+                                                  if core.params.early_fire else ""))
 
 
 def build_manifest(name, params, cores, weights, weights_source, weight_memory="bram"):

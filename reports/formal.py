@@ -26,7 +26,7 @@ from gen.qnn import QNNCore
 from gen.snn import SNNCore
 from gen.weights import make_weights
 from sim.beats import KINDS
-from sim.cli import UsageParser, add_core_options, command
+from sim.cli import UsageParser, add_core_options, command, core_params
 from sim.files import write_files
 from sim.params import CoreParams, ParamError
 from sim.validate import check_out_dir
@@ -178,7 +178,7 @@ def parse_args(argv):
 @command(PROG)
 def main(argv=None):
     args = parse_args(argv)
-    params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+    params = core_params(args)
     if args.timeout < 1:
         raise ParamError("timeout", args.timeout, "an integer >= 1 (seconds)")
     check_out_dir("out", args.out)

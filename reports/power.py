@@ -20,8 +20,8 @@ import sys
 
 from gen.build import default_name
 from gen.weights import make_weights
-from sim.cli import UsageParser, add_core_options, command
-from sim.params import CoreParams, ParamError
+from sim.cli import UsageParser, add_core_options, command, core_params
+from sim.params import ParamError
 from sim.files import write_files
 from sim.validate import check_out_dir
 
@@ -49,7 +49,7 @@ def table(results):
 
 def parse_args(argv):
     ap = UsageParser(prog="python -m reports.power", description=__doc__.split("\n\n")[0])
-    add_core_options(ap, required=True, seed_help="weights and stimulus seed")
+    add_core_options(ap, required=True, seed_help="weights and stimulus seed", early_fire=True)
     ap.add_argument("--spike-rate", type=float, default=0.1, help="SNN input spike rate 0..1 (default 0.1)")
     add_measure_options(ap)
     return ap.parse_args(argv)
@@ -61,7 +61,7 @@ def main(argv=None):
     check_rate(args.spike_rate)
     if args.inferences < 1:
         raise ParamError("inferences", args.inferences, ">= 1")
-    params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+    params = core_params(args)
     check_out_dir("out", args.out)
     coeffs = load_coefficients(TARGETS[args.target].family, args.coefficients)
     weights, _ = make_weights(params, None, args.seed)

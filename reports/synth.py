@@ -14,8 +14,8 @@ import os
 import sys
 
 from gen.build import add_weight_memory_option, default_name
-from sim.cli import UsageParser, add_core_options, command, exit_status, report
-from sim.params import CoreParams, ParamError
+from sim.cli import UsageParser, add_core_options, command, core_params, exit_status, report
+from sim.params import ParamError
 from sim.files import write_files
 from sim.validate import check_out_dir
 
@@ -29,7 +29,7 @@ RESOURCES = ("lut4", "ff", "carry", "bram", "dsp")
 
 def parse_args(argv):
     ap = UsageParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    add_core_options(ap, required=True)
+    add_core_options(ap, required=True, early_fire=True)
     ap.add_argument("--kind", choices=("snn", "qnn", "both"), default="both", help="which core (default both)")
     add_weight_memory_option(ap, "where the core's weights live: block RAM (default) or, on the iCE40 UP5K, SPRAM "
                              "(written at run time; see python -m gen.core --help)")
@@ -63,7 +63,7 @@ def write_report(results, folder, stem, title):
 @command(PROG)
 def main(argv=None):
     args = parse_args(argv)
-    params = CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes)
+    params = core_params(args)
     check_memory(params, args.target, args.weight_memory)
     check_clock(args.freq)
     check_out_dir("out", args.out)

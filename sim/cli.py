@@ -10,7 +10,7 @@ import argparse
 import functools
 import sys
 
-from .params import RANGES, ParamError
+from .params import RANGES, CoreParams, ParamError
 
 DESCRIPTIONS = {"W": "weight bits, {} (W=1: binary +1/-1 weights)", "S": "spike bits, {}",
                 "T": "timesteps per inference, {}", "n_in": "fan-in, {}", "n_out": "neurons, {}"}
@@ -46,9 +46,10 @@ def option(name):
 
 
 def add_core_options(ap, W=None, S=None, T=None, n_in=64, n_out=16, *, required=False, many=(),
-                     bits=True, seed_help="weights seed"):
-    """--W --S --T (unless not `bits`), --n-in --n-out --lanes --seed, with this tool's defaults;
-    `required` makes W, S, T required; the ones named in `many` take several values."""
+                     bits=True, seed_help="weights seed", early_fire=False):
+    """--W --S --T (unless not `bits`), --n-in --n-out --lanes --seed, with this tool's defaults,
+    and --early-fire if `early_fire`; `required` makes W, S, T required; the ones named in
+    `many` take several values."""
     for name, default in (("W", W), ("S", S), ("T", T), ("n_in", n_in), ("n_out", n_out)):
         if name in ("W", "S", "T") and not bits:
             continue
@@ -60,6 +61,16 @@ def add_core_options(ap, W=None, S=None, T=None, n_in=64, n_out=16, *, required=
                         help=DESCRIPTIONS[name].format(f"{lo}..{hi}") + ("" if default is None else f" (default {shown})"))
     ap.add_argument("--lanes", type=int, default=None, help="neurons updated per cycle, a divisor of n_out (default n_out)")
     ap.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default 0)")
+    if early_fire:
+        ap.add_argument("--early-fire", action="store_true",
+                        help="end a neuron group's FIRE after one step when none of its membranes is at threshold: "
+                             "fewer cycles at low spike rates, a comparator per lane (default off)")
+
+
+def core_params(args):
+    """The CoreParams of parsed `add_core_options` (W, S, T given)."""
+    return CoreParams(args.W, args.S, args.T, args.n_in, args.n_out, args.lanes,
+                      early_fire=getattr(args, "early_fire", False))
 
 
 def add_network_options(ap):

@@ -88,6 +88,7 @@ class CoreParams:
     n_in: int = 64
     n_out: int = 16
     lanes: int | None = None  # neurons updated per cycle; None means all n_out
+    early_fire: bool = False  # FIRE stops after its first step for a group with no membrane at threshold
 
     def __post_init__(self):
         for name, (lo, hi) in RANGES.items():
@@ -99,9 +100,15 @@ class CoreParams:
             divisors = [d for d in range(1, self.n_out + 1) if self.n_out % d == 0]
             raise ParamError("lanes", self.lanes, f"one of {divisors}",
                              "{name} {value} does not divide {n_out} {n}: legal is {legal}", n=self.n_out)
+        if not isinstance(self.early_fire, bool):
+            raise ParamError("early_fire", self.early_fire, "True or False",
+                             "{name} {value!r} is not a flag: legal is {legal}")
 
     def as_dict(self):
-        return {"W": self.W, "S": self.S, "T": self.T, "n_in": self.n_in, "n_out": self.n_out, "lanes": self.lanes}
+        """The parameters by name; `early_fire` only when set, so that the default engine's
+        module ids and cache keys are those of the engine before it had the option."""
+        return {"W": self.W, "S": self.S, "T": self.T, "n_in": self.n_in, "n_out": self.n_out, "lanes": self.lanes,
+                **({"early_fire": True} if self.early_fire else {})}
 
     # --- the bit budget and the twin precision (SPEC section 1) ---
     @property
@@ -187,21 +194,42 @@ class CoreParams:
         one per pipeline register between the weight memory and the adder."""
         return 3 + PIPELINE[kind]
 
-    def snn_cycles(self, set_bits, steps=1):
-        """Cycles for `steps` SNN beats carrying `set_bits` set spike bits in total."""
-        return self.groups * (set_bits + steps * self.S) + self.overhead("snn") * steps
+    def fire_cycles(self, firings, fired, steps):
+        """Cycles of `firings` group firings of `steps` steps: with `early_fire`, a group with
+        no membrane at or above the threshold takes one; `fired` (None: all of them) is how
+        many had one."""
+        fired = firings if fired is None or not self.early_fire else fired
+        return fired * steps + (firings - fired)
 
-    def qnn_cycles(self, nonzero):
-        """Cycles for one QNN beat with `nonzero` non-zero activations."""
-        return self.groups * (nonzero + self.B) + self.overhead("qnn")
+    def snn_cycles(self, set_bits, steps=1, fired=None):
+        """Cycles for `steps` SNN beats carrying `set_bits` set spike bits in total, `fired`
+        of their group firings with a membrane at threshold (`fired_groups`; None: all, the
+        most there can be)."""
+        G = self.groups
+        return G * set_bits + self.fire_cycles(G * steps, fired, self.S) + self.overhead("snn") * steps
+
+    def qnn_cycles(self, nonzero, fired=None):
+        """Cycles for one QNN beat with `nonzero` non-zero activations (`fired` as for the SNN)."""
+        return self.groups * nonzero + self.fire_cycles(self.groups, fired, self.B) + self.overhead("qnn")
+
+    def fired_groups(self, membranes, theta):
+        """Per firing, how many neuron groups have a membrane at or above `theta` as it
+        starts: `membranes` (..., n_out), neuron g*lanes + l in group g."""
+        groups = np.asarray(membranes).reshape(*np.shape(membranes)[:-1], self.groups, self.lanes)
+        return (groups >= theta).any(axis=-1).sum(axis=-1)
 
     def cycle_formulas(self):
-        G = self.groups
-        return {
-            "snn_beat": f"{G}*(e + {self.S}) + {self.overhead('snn')}",
-            "snn_inference": f"{G}*(E + {self.S * self.T}) + {self.overhead('snn') * self.T}",
-            "qnn_beat": f"{G}*(n + {self.B}) + {self.overhead('qnn')}",
-            "where": ("e: set spike bits in the beat (= non-zero inputs for S=1); E: e summed over "
-                      "an inference; n: non-zero activations; input handshake to output handshake, "
-                      "output ready held high"),
-        }
+        G, S, T, B = self.groups, self.S, self.T, self.B
+        where = ("e: set spike bits in the beat (= non-zero inputs for S=1); E: e summed over "
+                 "an inference; n: non-zero activations; input handshake to output handshake, "
+                 "output ready held high")
+        if not self.early_fire:
+            return {"snn_beat": f"{G}*(e + {S}) + {self.overhead('snn')}",
+                    "snn_inference": f"{G}*(E + {S * T}) + {self.overhead('snn') * T}",
+                    "qnn_beat": f"{G}*(n + {B}) + {self.overhead('qnn')}", "where": where}
+        return {"snn_beat": f"{G}*e + {S}*f + ({G} - f) + {self.overhead('snn')}",
+                "snn_inference": f"{G}*E + {S}*F + ({G * T} - F) + {self.overhead('snn') * T}",
+                "qnn_beat": f"{G}*n + {B}*f + ({G} - f) + {self.overhead('qnn')}",
+                "where": where + ("; early fire: f is the number of the beat's neuron groups with a membrane at or "
+                                  "above the threshold as FIRE starts (the others take one step), F that summed "
+                                  f"over an inference; f <= {G}, and f = {G} gives the formula without early fire")}

@@ -48,22 +48,25 @@ def fire(v, theta, K):
     return k, v - k * theta
 
 
-def snn_forward(weights, spikes, theta, S, *, return_drive=False):
+def snn_forward(weights, spikes, theta, S, *, return_drive=False, return_membranes=False):
     """Run the SNN core.
 
     weights: (n_out, n_in) ints; spikes: (..., T, n_in) levels in 0..2**S-1;
     theta: positive int (or broadcastable per neuron). Returns out (..., T, n_out);
-    with return_drive also the per-step drive P (..., T, n_out).
+    with return_drive also the per-step drive P (..., T, n_out); with return_membranes
+    also the membranes as each step fires (..., T, n_out), before its reset.
     """
     theta = _check_theta(theta)
     K = 2 ** S - 1
     spikes = np.asarray(spikes)
     drive = exact_matmul(spikes, weights)
-    out = np.empty_like(drive)
+    out, membranes = np.empty_like(drive), np.empty_like(drive)
     v = np.zeros(drive.shape[:-2] + drive.shape[-1:], np.int64)  # reset at every inference
     for t in range(drive.shape[-2]):
-        out[..., t, :], v = fire(v + drive[..., t, :], theta, K)
-    return (out, drive) if return_drive else out
+        membranes[..., t, :] = v + drive[..., t, :]
+        out[..., t, :], v = fire(membranes[..., t, :], theta, K)
+    extra = [a for a, wanted in ((drive, return_drive), (membranes, return_membranes)) if wanted]
+    return (out, *extra) if extra else out
 
 
 def qnn_forward(weights, acts, theta, L):

@@ -43,7 +43,7 @@ def test_manifest_contents(tmp_path):
     name = "bb_w4s3t5_10x6_l3"
     m = json.loads((tmp_path / "rtl" / f"{name}.json").read_text())
     p = CoreParams(4, 3, 5, 10, 6, 3)
-    assert m["params"] == dict(W=4, S=3, T=5, n_in=10, n_out=6, lanes=3)
+    assert m["params"] == dict(W=4, S=3, T=5, n_in=10, n_out=6, lanes=3, early_fire=False)
     assert (m["BB"], m["K"], m["L"], m["B"]) == (60, 7, 35, 6)
     ports = {q["name"]: q["width"] for q in m["modules"]["snn"]["ports"]}
     assert ports == {"clk": 1, "rst": 1, "threshold": p.theta_width, "spikes_in__payload": 30,
@@ -275,3 +275,15 @@ def test_progress_is_printed_only_for_slow_steps():
         time.sleep(0.35)
     lines = out.getvalue().splitlines()
     assert lines[0] == "  long ..." and len(lines) >= 4 and all(l.startswith("  long ... ") for l in lines[1:-1])
+
+
+def test_early_fire_manifest_and_its_refusal_with_a_network(tmp_path, capsys):
+    assert run(tmp_path, "--W", 4, "--S", 3, "--T", 2, "--n-in", 10, "--n-out", 6, "--lanes", 3, "--early-fire") == 0
+    m = json.loads((tmp_path / "rtl" / "bb_w4s3t2_10x6_l3_ef.json").read_text())
+    p = CoreParams(4, 3, 2, 10, 6, 3, early_fire=True)
+    assert m["params"]["early_fire"] is True
+    assert {k: v for k, v in m["cycles"].items() if k != "input_handshake"} == p.cycle_formulas()
+    assert m["cycles"]["snn_beat"] == "2*e + 3*f + (2 - f) + 4"         # G = 2, S = 3
+    assert run(tmp_path, "--network", tmp_path / "x.json", "--early-fire") == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "--early-fire is an option of a single core: a --network chain's cores fire every step")

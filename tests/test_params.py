@@ -72,3 +72,22 @@ def test_cycle_formulas_match_the_methods():
     assert p.snn_cycles(5) == eval(p.cycle_formulas()["snn_beat"].replace("e", "5"))
     assert p.snn_cycles(11, steps=4) == eval(p.cycle_formulas()["snn_inference"].replace("E", "11"))
     assert p.qnn_cycles(7) == eval(p.cycle_formulas()["qnn_beat"].replace("n", "7"))
+
+
+def test_early_fire_formulas_match_the_methods():
+    """With early fire a group below threshold takes 1 of its S (B) firing cycles; all groups
+    firing (fired=None, the most) gives the default engine's cycles."""
+    p = CoreParams(8, 2, 4, n_in=10, n_out=6, lanes=2, early_fire=True)      # G = 3
+    plain = CoreParams(8, 2, 4, n_in=10, n_out=6, lanes=2)
+    f = p.cycle_formulas()
+    assert p.snn_cycles(5, fired=1) == eval(f["snn_beat"].replace("e", "5").replace("f", "1"))
+    assert p.snn_cycles(5, fired=1) == plain.snn_cycles(5) - (3 - 1) * (p.S - 1)
+    assert p.snn_cycles(11, steps=4, fired=7) == eval(f["snn_inference"].replace("E", "11").replace("F", "7"))
+    assert p.qnn_cycles(7, fired=0) == eval(f["qnn_beat"].replace("n", "7").replace("f", "0"))
+    assert p.qnn_cycles(7, fired=0) == plain.qnn_cycles(7) - 3 * (p.B - 1)
+    assert p.snn_cycles(5) == plain.snn_cycles(5) and p.qnn_cycles(7) == plain.qnn_cycles(7)
+    assert plain.snn_cycles(5, fired=0) == plain.snn_cycles(5)          # without the option, every step is taken
+    assert p.fired_groups([[0, 5, 4, 3, 9, 1]], 5).tolist() == [2]      # groups (0, 5), (4, 3), (9, 1) at theta 5
+    assert "early_fire" not in plain.as_dict() and p.as_dict()["early_fire"] is True
+    with pytest.raises(ParamError, match="early_fire 1 is not a flag"):
+        CoreParams(8, 2, 4, early_fire=1)

