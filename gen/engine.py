@@ -21,9 +21,9 @@ One input beat goes through an explicit FSM that sequences four components:
              steps, MSB first, `steps` cycles per group (S for the SNN, B for the QNN),
              on the accumulate adders, writing back the residual of each lane that
              reaches; with `early_fire`, one cycle for a group none of whose
-             membranes is at threshold. Then the output beat is made valid (with `last` on the final
-             timestep) and the FSM returns to IDLE, where it can take the next beat
-             while the output waits.
+             membranes is at threshold. Then the output beat is made valid (with
+             `last` on the final timestep) and the FSM returns to IDLE, where it can
+             take the next beat while the output waits.
 
 Cycles from an input handshake to the next one (and to its own output handshake),
 with the output ready (for a core that `holds_beat`, from the first cycle it saw the beat
@@ -185,7 +185,10 @@ class EventCore(wiring.Component):
                 m.d.comb += [membranes.we.eq(synapses.reaches),
                              membranes.new.eq(fire.residual), fire.group.eq(fire_group), fire.step.eq(1)]
                 m.d.comb += next_sel.eq(fire_group)
-                with m.If((fire_bit == 0) | fire.stop if fire.early else fire_bit == 0):
+                done = fire_bit == 0                    # the group's last step, or with early fire its stop
+                if fire.early:
+                    done |= fire.stop
+                with m.If(done):
                     m.d.comb += [fire.load.eq(1), next_sel.eq(fire_group + 1)]
                     m.d.sync += [fire_bit.eq(steps - 1), fire_group.eq(fire_group + 1)]
                     with m.If(fire_group == G - 1):
